@@ -1,0 +1,23 @@
+# Warnings and sanitizers as INTERFACE targets: link them to our own targets
+# only, so third-party headers (imported as SYSTEM) are not held to them.
+# No -Wnull-dereference: at -O2 it fires inside inlined Asio code (false positives).
+add_library(wsheart_warnings INTERFACE)
+target_compile_options(wsheart_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  -Wmisleading-indentation -Wduplicated-cond -Wlogical-op -Wuseless-cast)
+if(WSHEART_WERROR)
+  target_compile_options(wsheart_warnings INTERFACE -Werror)
+endif()
+
+add_library(wsheart_sanitizers INTERFACE)
+if(WSHEART_SANITIZE)
+  target_compile_options(wsheart_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(wsheart_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+# One target to link for "our code": warnings + sanitizers.
+add_library(wsheart_project_options INTERFACE)
+target_link_libraries(wsheart_project_options INTERFACE wsheart_warnings wsheart_sanitizers)

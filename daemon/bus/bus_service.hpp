@@ -1,0 +1,131 @@
+// The org.wsheartd1 service: object tree, properties, signals, methods, and
+// the glue that lets the daemon's asio loop drive sd-bus on the same thread.
+// The daemon core is reached only through Backend; this module knows nothing
+// of sockets or timing policy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+
+#include "log/log.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace wsheart::bus {
+
+// What the bus shows of one user. Url is already redacted.
+struct UserSnapshot {
+  std::string id;
+  std::string url;
+  supervisor::State state = supervisor::State::Stopped;
+  std::string reason;
+  std::uint64_t state_since_usec = 0;
+  std::uint64_t rtt_usec = 0;
+  std::uint32_t reconnects = 0;
+  std::uint64_t received = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t last_message_usec = 0;
+  std::optional<std::uint32_t> unix_uid;  // access restriction (system bus only)
+};
+
+enum class SendOutcome : std::uint8_t { Sent, Queued, NoSuchUser, Stopped };
+
+// Implemented by the daemon core. Called on the loop thread only.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::optional<UserSnapshot> snapshot(const std::string& id) const = 0;
+  virtual std::uint32_t open_count() const = 0;
+  virtual SendOutcome send(const std::string& id, std::string text) = 0;
+  virtual bool reconnect(const std::string& id) = 0;  // false: no such user
+  // Copies of history entries with seq > since (oldest first); nullopt: no such user.
+  virtual std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
+                                                                  std::uint64_t since_seq) const = 0;
+  // Empty on success; otherwise the PATH:LINE:COL lines and nothing changed.
+  virtual std::vector<std::string> reload() = 0;
+  // A message that could not be put on the bus (outgoing queue full).
+  virtual void bus_dropped(const std::string& id) = 0;
+  // The access restriction of a user (system bus only). Asked once per
+  // republished message on the system bus, so a core that can answer without
+  // building a whole snapshot should override this.
+  virtual std::optional<std::uint32_t> unix_uid(const std::string& id) const {
+    auto snap = snapshot(id);
+    return snap ? snap->unix_uid : std::nullopt;
+  }
+};
+
+enum class BusKind : std::uint8_t { System, Session };
+
+struct BusOptions {
+  BusKind kind = BusKind::Session;
+  std::string version;
+  // Non-empty: connect to this D-Bus address instead of the one `kind` names
+  // (tests, private buses). `kind` still decides the access rules.
+  std::string address;
+  // Called (from a handler posted to the loop) once when the bus connection
+  // breaks, e.g. dbus-daemon went away. The service is inert afterwards.
+  std::function<void(const std::string& why)> on_disconnected;
+};
+
+class BusService {
+ public:
+  // Opens the bus connection (system or session; honours DBUS_*_BUS_ADDRESS)
+  // and hooks its fd into `io`. Throws BusUnavailable when unreachable.
+  BusService(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options);
+  ~BusService();
+  BusService(const BusService&) = delete;
+  BusService& operator=(const BusService&) = delete;
+
+  // Object tree. Build it before request_name().
+  void add_user(const std::string& id);
+  void remove_user(const std::string& id);
+
+  // Claim org.wsheartd1 (without queueing). Throws NameTaken if another
+  // connection owns it, BusUnavailable for any other refusal (e.g. policy).
+  void request_name();
+  void release_name();
+
+  // Emitters. Properties are coalesced: at most one PropertiesChanged per
+  // object per loop turn, sent from a handler posted to the loop.
+  void user_changed(const std::string& id);
+  void manager_changed();
+  void emit_message(const std::string& id, const supervisor::Message& message);
+  void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
+                  const std::string& reason);
+
+  // Send everything queued now (used on shutdown): pending PropertiesChanged,
+  // then the outgoing queue, bounded by a short timeout. Never throws.
+  void flush();
+
+  // Observers (tests, STATUS=).
+  bool owns_name() const;
+  std::size_t subscriber_count() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct BusUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct NameTaken : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The path of a user's object: kUserPathPrefix + "/" + sd_bus_path_encode(id).
+std::string user_object_path(const std::string& id);
+
+}  // namespace wsheart::bus

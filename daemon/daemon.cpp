@@ -1,0 +1,500 @@
+#include "daemon.hpp"
+
+#include <sys/resource.h>
+
+#include <asio/post.hpp>
+#include <chrono>
+#include <csignal>
+#include <random>
+
+#include "bus/names.hpp"
+#include "url.hpp"
+
+namespace wsheart {
+
+using supervisor::State;
+
+// One configured user: its supervisor, its timer, and the effects that the
+// supervisor asks for, executed against the daemon's transport and bus.
+class Daemon::User final : public supervisor::Effects {
+ public:
+  User(Daemon& daemon, const config::UserConfig& config, std::uint64_t seed, HandshakeLimiter::Token token)
+      : daemon_(daemon), timer_(daemon.io_), sup_(config, *this, seed), token_(token) {}
+  ~User() override { timer_.cancel(); }
+  User(const User&) = delete;
+  User& operator=(const User&) = delete;
+
+  supervisor::Supervisor& sup() { return sup_; }
+  const supervisor::Supervisor& sup() const { return sup_; }
+  const std::string& id() const { return sup_.config().id; }
+  HandshakeLimiter::Token token() const { return token_; }
+
+  std::weak_ptr<User> self;
+  transport::ConnId conn = 0;
+  bool holds_slot = false;
+  bool waiting_for_slot = false;
+  bool on_bus = false;
+  bool retiring = false;
+
+  // supervisor::Effects
+  void connect() override {
+    if (daemon_.limiter_.request(token_)) {
+      holds_slot = true;
+      daemon_.start_handshake(*this);
+    } else {
+      waiting_for_slot = true;
+    }
+  }
+  void send_text(std::string_view text) override {
+    if (conn != 0) daemon_.transport_.send_text(conn, text);
+  }
+  void send_ping(std::string_view payload) override {
+    if (conn != 0) daemon_.transport_.send_ping(conn, payload);
+  }
+  void close(std::uint16_t code, std::string_view reason) override {
+    if (conn != 0) daemon_.transport_.close(conn, code, reason);
+  }
+  void abort() override {
+    if (conn != 0) {
+      daemon_.transport_.abort(conn);
+      daemon_.by_conn_.erase(conn);
+      conn = 0;
+    }
+    if (waiting_for_slot) {
+      daemon_.limiter_.cancel(token_);
+      waiting_for_slot = false;
+    }
+    daemon_.release_handshake(*this);
+  }
+  void arm_timer(supervisor::TimePoint deadline) override {
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_at(deadline);
+    timer_.async_wait([weak = self, generation](const std::error_code& ec) {
+      if (ec) return;
+      auto user = weak.lock();
+      // A handler that had already completed before a re-arm still runs: drop it.
+      if (!user || user->timer_generation_ != generation) return;
+      user->sup_.timer_fired(user->daemon_.now());
+    });
+  }
+  void cancel_timer() override {
+    ++timer_generation_;
+    timer_.cancel();
+  }
+  void state_changed(State old_state, State new_state, std::string_view reason) override {
+    daemon_.user_state_changed(*this, old_state, new_state, std::string(reason));
+  }
+  void message(const supervisor::Message& message) override {
+    if (on_bus && daemon_.bus_) {
+      daemon_.bus_->emit_message(id(), message);
+      daemon_.bus_->user_changed(id());
+    }
+  }
+
+ private:
+  Daemon& daemon_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  supervisor::Supervisor sup_;
+  HandshakeLimiter::Token token_;
+};
+
+Daemon::Daemon(DaemonOptions options, config::Config config, Logger& log)
+    : options_(std::move(options)),
+      config_(std::move(config)),
+      log_(log),
+      signals_(io_),
+      notifier_(io_),
+      limiter_(config_.daemon.max_handshakes),
+      transport_(io_, *this, log_) {}
+
+Daemon::~Daemon() {
+  // Connections first (no callback may reach a half-destroyed daemon), then
+  // user objects before the bus that holds the object manager.
+  transport_.abort_all();
+  by_conn_.clear();
+  retiring_.clear();
+  users_.clear();
+  bus_.reset();
+}
+
+supervisor::Instant Daemon::now() const {
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  return supervisor::Instant{
+      supervisor::MonoClock::now(),
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(wall).count())};
+}
+
+int Daemon::run() {
+  raise_fd_limit();
+  try {
+    bus::BusOptions bus_options;
+    bus_options.kind = options_.bus_kind;
+    bus_options.version = options_.version;
+    // Without its bus the daemon is useless: stop, and let systemd's
+    // Restart=on-failure bring it back once dbus-daemon is there again.
+    bus_options.on_disconnected = [this](const std::string& why) {
+      log_.err("lost the bus connection (", why, "): exiting");
+      exit_code_ = kExitUnavailable;
+      begin_shutdown("bus lost");
+    };
+    bus_ = std::make_unique<bus::BusService>(io_, *this, log_, std::move(bus_options));
+  } catch (const std::exception& e) {
+    log_.err("cannot connect to the ", options_.bus_kind == bus::BusKind::System ? "system" : "session",
+             " bus: ", e.what());
+    return kExitUnavailable;
+  }
+  // The whole object tree exists before the name is claimed, so a client that
+  // sees the name sees every user.
+  for (const auto& user_config : config_.users) add_user(user_config, false);
+  try {
+    bus_->request_name();
+  } catch (const std::exception& e) {
+    log_.err("cannot own the bus name ", bus::kBusName, ": ", e.what());
+    return kExitUnavailable;
+  }
+  for (auto& [id, user] : users_) user->on_bus = true;
+  watch_signals();
+  const auto start = now();
+  for (auto& [id, user] : users_) user->sup().start(start);
+  log_.notice("wsheartd ", options_.version, " started: ", users_.size(), " user(s) from ", config_.path, " on the ",
+              options_.bus_kind == bus::BusKind::System ? "system" : "session", " bus");
+  if (users_.size() + 64 > fd_limit_) {
+    log_.warning(users_.size(), " users need more file descriptors than the limit of ", fd_limit_,
+                 ": raise LimitNOFILE=");
+  }
+  schedule_status();
+  notifier_.ready();
+  notifier_.start_watchdog();
+  io_.run();
+  log_.notice("wsheartd stopped");
+  return exit_code_;
+}
+
+void Daemon::raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  fd_limit_ = limit.rlim_cur;
+}
+
+void Daemon::watch_signals() {
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  signals_.async_wait([this](const std::error_code& ec, int signal_number) {
+    if (ec) return;
+    if (signal_number == SIGHUP) {
+      log_.info("SIGHUP: reloading ", config_.path);
+      reload();
+      watch_signals();
+      return;
+    }
+    begin_shutdown(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+}
+
+// ---- users -----------------------------------------------------------------
+
+std::shared_ptr<Daemon::User> Daemon::make_user(const config::UserConfig& config) {
+  // Each user draws its own jitter; seeding from random_device keeps users of
+  // one daemon (and of daemons restarted together) apart.
+  std::random_device entropy;
+  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+  auto user = std::make_shared<User>(*this, config, seed, next_token_++);
+  user->self = user;
+  by_token_[user->token()] = user.get();
+  return user;
+}
+
+void Daemon::add_user(const config::UserConfig& config, bool announce) {
+  auto user = make_user(config);
+  users_[config.id] = user;
+  bus_->add_user(config.id);
+  user->on_bus = announce;
+}
+
+void Daemon::retire_user(const std::string& id) {
+  auto it = users_.find(id);
+  if (it == users_.end()) return;
+  auto user = it->second;
+  users_.erase(it);
+  if (user->on_bus) bus_->remove_user(id);
+  user->on_bus = false;
+  user->retiring = true;
+  retiring_.push_back(user);
+  // Retiring users no longer count (user_state_changed skips them).
+  if (user->sup().state() == State::Open) --open_count_;
+  user->sup().stop(now());
+  bus_->manager_changed();
+}
+
+void Daemon::start_handshake(User& user) {
+  const auto& c = user.sup().config();
+  transport::ConnectRequest request;
+  request.user_id = c.id;
+  request.url = c.url;
+  request.headers = c.headers;
+  request.headers_file = c.headers_file;
+  request.connect_timeout = c.connect_timeout;
+  request.max_message_size = c.max_message_size;
+  request.tls_verify = c.tls_verify;
+  request.ca_file = c.ca_file;
+  // The kernel gives up on unacknowledged data only after the heartbeat would
+  // have: it is a backstop, not the detector.
+  if (c.heartbeat != config::HeartbeatMode::Off) request.tcp_user_timeout = 2 * (c.heartbeat_interval + c.heartbeat_timeout);
+  user.waiting_for_slot = false;
+  user.conn = transport_.connect(request);
+  by_conn_[user.conn] = &user;
+  user.sup().handshake_started(now());
+}
+
+void Daemon::release_handshake(User& user) {
+  if (!user.holds_slot) return;
+  user.holds_slot = false;
+  limiter_.release();
+  grant_waiting_handshakes();
+}
+
+void Daemon::grant_waiting_handshakes() {
+  while (auto token = limiter_.grant_next()) {
+    auto it = by_token_.find(*token);
+    if (it == by_token_.end() || !it->second->waiting_for_slot) {
+      limiter_.release();  // the waiter is gone: pass the slot on
+      continue;
+    }
+    it->second->holds_slot = true;
+    start_handshake(*it->second);
+  }
+}
+
+void Daemon::user_state_changed(User& user, State old_state, State new_state, const std::string& reason) {
+  const bool was_open = old_state == State::Open;
+  const bool is_open = new_state == State::Open;
+  if (!user.retiring) {
+    if (is_open && !was_open) ++open_count_;
+    if (was_open && !is_open) --open_count_;
+  }
+  const LogLevel level = new_state == State::Backoff && reason.rfind("manual", 0) != 0 ? LogLevel::Warning
+                         : new_state == State::Open                                  ? LogLevel::Notice
+                                                                                      : LogLevel::Info;
+  log_.log(level, user.id(), ": ", supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (",
+           reason, ")");
+  if (user.on_bus && bus_) {
+    bus_->emit_state(user.id(), old_state, new_state, reason);
+    bus_->user_changed(user.id());
+    if (was_open != is_open) bus_->manager_changed();
+  }
+  schedule_status();
+  if (new_state == State::Stopped) {
+    // Never destroy a user from inside its own callback: post it.
+    asio::post(io_, [this] {
+      for (auto it = retiring_.begin(); it != retiring_.end();) {
+        if ((*it)->sup().state() == State::Stopped) {
+          by_token_.erase((*it)->token());
+          it = retiring_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (stopping_) {
+        bool all_stopped = true;
+        for (const auto& [id, u] : users_) all_stopped = all_stopped && u->sup().state() == State::Stopped;
+        if (all_stopped && retiring_.empty()) finish_shutdown();
+      }
+    });
+  }
+}
+
+void Daemon::schedule_status() {
+  if (status_posted_) return;
+  status_posted_ = true;
+  asio::post(io_, [this] {
+    status_posted_ = false;
+    if (stopping_) return;
+    notifier_.status(users_.empty() ? std::string("no users configured")
+                                    : std::to_string(open_count_) + "/" + std::to_string(users_.size()) +
+                                          " users open");
+  });
+}
+
+// ---- shutdown --------------------------------------------------------------
+
+void Daemon::begin_shutdown(const char* why) {
+  if (stopping_) return;
+  stopping_ = true;
+  log_.notice(why, ": closing ", users_.size(), " connection(s)");
+  notifier_.stopping();
+  signals_.cancel();
+  const auto t = now();
+  for (auto& [id, user] : users_) user->sup().stop(t);
+  stop_deadline_.emplace(io_);
+  stop_deadline_->expires_after(options_.stop_timeout);
+  stop_deadline_->async_wait([this](const std::error_code& ec) {
+    if (!ec) {
+      log_.warning("close handshakes did not finish within ", options_.stop_timeout.count(), " ms: aborting");
+      finish_shutdown();
+    }
+  });
+  bool all_stopped = true;
+  for (const auto& [id, user] : users_) all_stopped = all_stopped && user->sup().state() == State::Stopped;
+  if (all_stopped) asio::post(io_, [this] { finish_shutdown(); });
+}
+
+void Daemon::finish_shutdown() {
+  if (!stopping_ || io_.stopped()) return;
+  transport_.abort_all();
+  by_conn_.clear();
+  if (stop_deadline_) stop_deadline_->cancel();
+  if (bus_) {
+    try {
+      bus_->release_name();
+      bus_->flush();
+    } catch (const std::exception& e) {
+      log_.debug("bus shutdown: ", e.what());
+    }
+  }
+  io_.stop();
+}
+
+// ---- transport::Listener ---------------------------------------------------
+
+void Daemon::on_open(transport::ConnId id) {
+  auto it = by_conn_.find(id);
+  if (it == by_conn_.end()) return;
+  User& user = *it->second;
+  release_handshake(user);
+  user.sup().opened(now());
+}
+
+void Daemon::on_frame(transport::ConnId id, supervisor::FrameKind kind, std::string payload) {
+  auto it = by_conn_.find(id);
+  if (it == by_conn_.end()) return;
+  it->second->sup().frame(now(), kind, std::move(payload));
+}
+
+void Daemon::on_disconnect(transport::ConnId id, const supervisor::Disconnect& why) {
+  auto it = by_conn_.find(id);
+  if (it == by_conn_.end()) return;
+  User& user = *it->second;
+  by_conn_.erase(it);
+  user.conn = 0;
+  release_handshake(user);
+  user.sup().disconnected(now(), why);
+}
+
+// ---- bus::Backend ----------------------------------------------------------
+
+std::optional<bus::UserSnapshot> Daemon::snapshot(const std::string& id) const {
+  auto it = users_.find(id);
+  if (it == users_.end()) return std::nullopt;
+  const auto& sup = it->second->sup();
+  const auto& stats = sup.stats();
+  bus::UserSnapshot s;
+  s.id = id;
+  s.url = config::redact_url(sup.config().url);
+  s.state = stats.state;
+  s.reason = stats.reason;
+  s.state_since_usec = stats.state_since_usec;
+  s.rtt_usec = stats.rtt_usec;
+  s.reconnects = stats.reconnects;
+  s.received = stats.received;
+  s.sent = stats.sent;
+  s.dropped = stats.dropped;
+  s.last_message_usec = stats.last_message_usec;
+  s.unix_uid = sup.config().unix_uid;
+  return s;
+}
+
+bus::SendOutcome Daemon::send(const std::string& id, std::string text) {
+  auto it = users_.find(id);
+  if (it == users_.end()) return bus::SendOutcome::NoSuchUser;
+  switch (it->second->sup().send(now(), std::move(text))) {
+    case supervisor::SendResult::Sent: return bus::SendOutcome::Sent;
+    case supervisor::SendResult::Queued: return bus::SendOutcome::Queued;
+    case supervisor::SendResult::Stopped: return bus::SendOutcome::Stopped;
+  }
+  return bus::SendOutcome::Stopped;
+}
+
+bool Daemon::reconnect(const std::string& id) {
+  auto it = users_.find(id);
+  if (it == users_.end()) return false;
+  log_.info(id, ": reconnect requested");
+  it->second->sup().reconnect(now(), "manual");
+  return true;
+}
+
+std::optional<std::vector<supervisor::Message>> Daemon::recent(const std::string& id,
+                                                               std::uint64_t since_seq) const {
+  auto it = users_.find(id);
+  if (it == users_.end()) return std::nullopt;
+  std::vector<supervisor::Message> out;
+  for (const auto* message : it->second->sup().history().since(since_seq)) out.push_back(*message);
+  return out;
+}
+
+void Daemon::bus_dropped(const std::string& id) {
+  auto it = users_.find(id);
+  if (it != users_.end()) it->second->sup().count_dropped();
+}
+
+std::vector<std::string> Daemon::reload() {
+  notifier_.reloading();
+  auto loaded = config::load_file(config_.path);
+  std::vector<std::string> errors;
+  for (const auto& d : loaded.diagnostics) {
+    if (d.severity == config::Severity::Error) {
+      errors.push_back(d.to_string());
+    } else {
+      log_.warning(d.to_string());
+    }
+  }
+  if (!loaded.ok()) {
+    for (const auto& e : errors) log_.err("reload rejected: ", e);
+    notifier_.ready();
+    return errors;
+  }
+  config::Config next = std::move(*loaded.config);
+  const auto t = now();
+  unsigned added = 0;
+  unsigned changed = 0;
+  unsigned removed = 0;
+  // Removed users first: their handshake slots and sockets go before new ones come.
+  std::vector<std::string> gone;
+  for (const auto& [id, user] : users_) {
+    bool kept = false;
+    for (const auto& u : next.users) kept = kept || u.id == id;
+    if (!kept) gone.push_back(id);
+  }
+  for (const auto& id : gone) {
+    retire_user(id);
+    ++removed;
+  }
+  limiter_.set_capacity(next.daemon.max_handshakes);
+  for (const auto& user_config : next.users) {
+    auto it = users_.find(user_config.id);
+    if (it == users_.end()) {
+      add_user(user_config, true);
+      users_[user_config.id]->sup().start(t);
+      ++added;
+    } else if (it->second->sup().config() != user_config) {
+      it->second->sup().reconfigure(user_config, t);
+      bus_->user_changed(user_config.id);
+      ++changed;
+    }
+  }
+  grant_waiting_handshakes();  // a larger cap may let waiters start now
+  config_.daemon = next.daemon;
+  bus_->manager_changed();
+  schedule_status();
+  log_.notice("reloaded ", config_.path, ": ", added, " added, ", changed, " changed, ", removed, " removed");
+  notifier_.ready();
+  return {};
+}
+
+}  // namespace wsheart

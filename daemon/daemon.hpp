@@ -1,0 +1,110 @@
+// The daemon: one asio::io_context on one thread drives every WebSocket
+// connection, every timer, the D-Bus connection and the signals. Data flows
+// one way: socket -> transport -> supervisor -> effects -> (transport | bus).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "bus/bus_service.hpp"
+#include "config.hpp"
+#include "handshake_limiter.hpp"
+#include "log/log.hpp"
+#include "notify.hpp"
+#include "transport/transport.hpp"
+
+namespace wsheart {
+
+struct DaemonOptions {
+  std::string config_path;
+  bus::BusKind bus_kind = bus::BusKind::System;
+  std::string version;
+  // How long a graceful stop may wait for close handshakes before aborting.
+  std::chrono::milliseconds stop_timeout{2000};
+};
+
+// Exit codes of the contract.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
+inline constexpr int kExitConfig = 78;       // EX_CONFIG
+
+class Daemon final : public transport::Listener, public bus::Backend {
+ public:
+  // Throws bus::BusUnavailable / bus::NameTaken from start().
+  Daemon(DaemonOptions options, config::Config config, Logger& log);
+  ~Daemon() override;
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Builds the object tree, claims the bus name, starts every user and runs
+  // the loop until SIGTERM/SIGINT. Returns the process exit code.
+  int run();
+
+  // transport::Listener
+  void on_open(transport::ConnId id) override;
+  void on_frame(transport::ConnId id, supervisor::FrameKind kind, std::string payload) override;
+  void on_disconnect(transport::ConnId id, const supervisor::Disconnect& why) override;
+
+  // bus::Backend
+  std::optional<bus::UserSnapshot> snapshot(const std::string& id) const override;
+  std::uint32_t open_count() const override { return open_count_; }
+  bus::SendOutcome send(const std::string& id, std::string text) override;
+  bool reconnect(const std::string& id) override;
+  std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
+                                                         std::uint64_t since_seq) const override;
+  std::vector<std::string> reload() override;
+  void bus_dropped(const std::string& id) override;
+
+ private:
+  class User;
+  friend class User;
+
+  supervisor::Instant now() const;
+  std::shared_ptr<User> make_user(const config::UserConfig& config);
+  void add_user(const config::UserConfig& config, bool announce);
+  void retire_user(const std::string& id);
+  void start_handshake(User& user);
+  void release_handshake(User& user);
+  void grant_waiting_handshakes();
+  void user_state_changed(User& user, supervisor::State old_state, supervisor::State new_state,
+                          const std::string& reason);
+  void schedule_status();
+  void raise_fd_limit();
+  void begin_shutdown(const char* why);
+  void finish_shutdown();
+  void watch_signals();
+
+  DaemonOptions options_;
+  config::Config config_;
+  Logger& log_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  Notifier notifier_;
+  HandshakeLimiter limiter_;
+  transport::Transport transport_;
+  std::unique_ptr<bus::BusService> bus_;
+
+  std::map<std::string, std::shared_ptr<User>> users_;  // by id
+  std::vector<std::shared_ptr<User>> retiring_;          // removed by reload, closing
+  std::unordered_map<transport::ConnId, User*> by_conn_;
+  std::unordered_map<HandshakeLimiter::Token, User*> by_token_;
+  HandshakeLimiter::Token next_token_ = 1;
+  std::uint32_t open_count_ = 0;
+  std::uint64_t fd_limit_ = 0;
+  bool status_posted_ = false;
+  bool stopping_ = false;
+  int exit_code_ = kExitOk;
+  std::optional<asio::steady_timer> stop_deadline_;
+};
+
+}  // namespace wsheart

@@ -1,0 +1,356 @@
+#include "supervisor/supervisor.hpp"
+
+#include <utility>
+
+namespace wsheart::supervisor {
+
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+
+std::string reason_for(const Disconnect& why, State state) {
+  std::string word;
+  switch (why.cause) {
+    case Disconnect::Cause::Dns: word = "dns"; break;
+    case Disconnect::Cause::ConnectFailed: word = "connect_failed"; break;
+    case Disconnect::Cause::Timeout: word = "connect_timeout"; break;
+    case Disconnect::Cause::TlsError:
+    case Disconnect::Cause::TlsVerify: word = "tls_error"; break;
+    case Disconnect::Cause::Http: word = "http_" + std::to_string(why.code); break;
+    case Disconnect::Cause::ServerClose: word = "server_close_" + std::to_string(why.code); break;
+    case Disconnect::Cause::TcpReset: word = "tcp_reset"; break;
+    case Disconnect::Cause::MessageTooBig: word = "message_too_big"; break;
+    case Disconnect::Cause::LocalClose:
+    case Disconnect::Cause::Other:
+      // We closed because the peer broke the protocol (e.g. 1007 invalid
+      // UTF-8): the close code is what the user needs to see.
+      if (why.code != 0) {
+        word = "server_close_" + std::to_string(why.code);
+      } else {
+        word = state == State::Connecting ? "connect_failed" : "tcp_reset";
+      }
+      break;
+  }
+  if (!why.detail.empty()) {
+    word += ": ";
+    word += why.detail;
+  }
+  return word;
+}
+
+// Retrying these soon cannot help: wait fatal_backoff instead.
+bool is_fatal(const Disconnect& why) {
+  switch (why.cause) {
+    case Disconnect::Cause::Http: return why.code == 401 || why.code == 403 || why.code == 404;
+    case Disconnect::Cause::TlsVerify: return true;
+    case Disconnect::Cause::ServerClose: return why.code == 1002 || why.code == 1003 || why.code == 1008;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(State state) {
+  switch (state) {
+    case State::Connecting: return "connecting";
+    case State::Open: return "open";
+    case State::Closing: return "closing";
+    case State::Backoff: return "backoff";
+    case State::Stopped: return "stopped";
+  }
+  return "stopped";
+}
+
+Supervisor::Supervisor(config::UserConfig config, Effects& effects, std::uint64_t random_seed)
+    : config_(std::move(config)),
+      fx_(effects),
+      rng_(random_seed),
+      backoff_(config_.reconnect_initial, config_.reconnect_max, config_.reconnect_multiplier,
+               config_.reconnect_jitter),
+      history_(config_.history) {}
+
+// ---- lifecycle -------------------------------------------------------------
+
+void Supervisor::start(Instant now) {
+  if (stats_.state != State::Stopped || has_connection_) return;
+  begin_connect(now, "started");
+}
+
+void Supervisor::stop(Instant now) {
+  switch (stats_.state) {
+    case State::Stopped: return;
+    case State::Open: begin_close(now, 1001, "going away", "stopping", AfterClose::Stop); return;
+    case State::Closing:
+      after_close_ = AfterClose::Stop;
+      stats_.reason = "stopping";
+      return;
+    case State::Connecting:
+      if (has_connection_) {
+        has_connection_ = false;
+        fx_.abort();
+      }
+      break;
+    case State::Backoff: break;
+  }
+  disarm();
+  set_state(now, State::Stopped, "stopping");
+}
+
+void Supervisor::reconnect(Instant now, std::string_view reason) {
+  backoff_.reset();
+  switch (stats_.state) {
+    case State::Open: begin_close(now, 1000, "reconnect", reason, AfterClose::Reconnect); return;
+    case State::Closing:
+      if (after_close_ != AfterClose::Stop) {
+        after_close_ = AfterClose::Reconnect;
+        stats_.reason = std::string(reason);
+      }
+      return;
+    case State::Backoff:
+      disarm();
+      begin_connect(now, reason);
+      return;
+    case State::Connecting:  // an attempt is already in flight: it is the reconnect
+    case State::Stopped: return;
+  }
+}
+
+void Supervisor::reconfigure(config::UserConfig config, Instant now) {
+  if (config == config_) return;
+  config_ = std::move(config);
+  backoff_ = Backoff(config_.reconnect_initial, config_.reconnect_max, config_.reconnect_multiplier,
+                     config_.reconnect_jitter);
+  history_.set_capacity(config_.history);
+  while (queue_.size() > config_.send_queue_limit) {
+    queue_.pop_front();
+    ++stats_.dropped;
+  }
+  reconnect(now, "reload");
+}
+
+// ---- transport events ------------------------------------------------------
+
+void Supervisor::handshake_started(Instant now) {
+  if (stats_.state == State::Connecting && has_connection_) arm(now.mono + config_.connect_timeout);
+}
+
+void Supervisor::opened(Instant now) {
+  if (stats_.state != State::Connecting || !has_connection_) return;
+  opened_at_ = now.mono;
+  last_rx_ = now.mono;
+  heartbeat_sent_.reset();
+  set_state(now, State::Open, "connected");
+  on_open_flush();
+  rearm_heartbeat(now);
+}
+
+void Supervisor::disconnected(Instant now, const Disconnect& why) {
+  if (!has_connection_) return;  // stale: the connection was aborted already
+  has_connection_ = false;
+  switch (stats_.state) {
+    case State::Connecting: enter_backoff(now, reason_for(why, State::Connecting), is_fatal(why)); return;
+    case State::Open:
+      if (why.cause == Disconnect::Cause::MessageTooBig) ++stats_.dropped;
+      forget_attempts_if_stable(now);
+      enter_backoff(now, reason_for(why, State::Open), is_fatal(why));
+      return;
+    case State::Closing: finish_close(now); return;
+    case State::Backoff:
+    case State::Stopped: return;
+  }
+}
+
+void Supervisor::frame(Instant now, FrameKind kind, std::string payload) {
+  if (stats_.state != State::Open && stats_.state != State::Closing) return;
+  last_rx_ = now.mono;
+  if (heartbeat_sent_) {
+    const bool measures_rtt = config_.heartbeat == config::HeartbeatMode::Ping
+                                  ? (kind == FrameKind::Pong && payload == ping_payload_)
+                                  : true;
+    if (measures_rtt) {
+      stats_.rtt_usec = static_cast<std::uint64_t>(duration_cast<microseconds>(now.mono - *heartbeat_sent_).count());
+      heartbeat_sent_.reset();
+    }
+    // Otherwise liveness is still proven by last_rx_; the timer sorts it out.
+  }
+  switch (kind) {
+    case FrameKind::Text:
+      if (config_.heartbeat == config::HeartbeatMode::Text && payload == config_.heartbeat_reply) return;
+      [[fallthrough]];
+    case FrameKind::Binary: {
+      Message message{history_.next_seq(), now.wall_usec, kind == FrameKind::Binary, std::move(payload)};
+      ++stats_.received;
+      stats_.last_message_usec = now.wall_usec;
+      fx_.message(message);
+      history_.push(std::move(message));
+      return;
+    }
+    case FrameKind::Ping:
+    case FrameKind::Pong: return;
+  }
+}
+
+void Supervisor::timer_fired(Instant now) {
+  if (!deadline_) return;
+  if (now.mono < *deadline_) {  // early or stale wake-up: keep waiting
+    fx_.arm_timer(*deadline_);
+    return;
+  }
+  deadline_.reset();
+  switch (stats_.state) {
+    case State::Connecting:
+      has_connection_ = false;
+      fx_.abort();
+      enter_backoff(now, "connect_timeout", false);
+      return;
+    case State::Open: heartbeat_due(now); return;
+    case State::Closing:
+      // The peer did not finish the close handshake in time.
+      has_connection_ = false;
+      fx_.abort();
+      finish_close(now);
+      return;
+    case State::Backoff: begin_connect(now, stats_.reason); return;
+    case State::Stopped: return;
+  }
+}
+
+SendResult Supervisor::send(Instant /*now*/, std::string text) {
+  if (stats_.state == State::Stopped) return SendResult::Stopped;
+  if (stats_.state == State::Open) {
+    fx_.send_text(text);
+    ++stats_.sent;
+    return SendResult::Sent;
+  }
+  queue_.push_back(std::move(text));
+  while (queue_.size() > config_.send_queue_limit) {
+    queue_.pop_front();
+    ++stats_.dropped;
+  }
+  return SendResult::Queued;
+}
+
+// ---- internals -------------------------------------------------------------
+
+void Supervisor::set_state(Instant now, State next, std::string_view reason) {
+  const State old = stats_.state;
+  stats_.state = next;
+  stats_.reason = std::string(reason);
+  stats_.state_since_usec = now.wall_usec;
+  fx_.state_changed(old, next, stats_.reason);
+}
+
+void Supervisor::begin_connect(Instant now, std::string_view reason) {
+  if (started_once_) ++stats_.reconnects;
+  started_once_ = true;
+  // Copy first: `reason` may point into stats_.reason, which set_state rewrites.
+  const std::string why(reason);
+  disarm();  // connect_timeout starts when the handshake slot is granted
+  has_connection_ = true;
+  set_state(now, State::Connecting, why);
+  fx_.connect();
+}
+
+void Supervisor::enter_backoff(Instant now, std::string_view reason, bool fatal) {
+  const std::string why(reason);
+  set_state(now, State::Backoff, why);
+  const Duration delay = fatal ? Duration(config_.fatal_backoff) : Duration(backoff_.next(rng_));
+  arm(now.mono + delay);
+}
+
+void Supervisor::begin_close(Instant now, std::uint16_t code, std::string_view close_reason,
+                             std::string_view reason, AfterClose after) {
+  after_close_ = after;
+  heartbeat_sent_.reset();
+  set_state(now, State::Closing, reason);
+  fx_.close(code, close_reason);
+  arm(now.mono + kCloseTimeout);
+}
+
+void Supervisor::finish_close(Instant now) {
+  switch (after_close_) {
+    case AfterClose::Reconnect: begin_connect(now, stats_.reason); return;
+    case AfterClose::Stop:
+      disarm();
+      set_state(now, State::Stopped, "stopping");
+      return;
+  }
+}
+
+// Only a connection that stayed up for stable_after earns a fresh start; a
+// flapping one keeps climbing the backoff ladder.
+void Supervisor::forget_attempts_if_stable(Instant now) {
+  if (now.mono - opened_at_ >= config_.stable_after) backoff_.reset();
+}
+
+void Supervisor::heartbeat_due(Instant now) {
+  if (config_.heartbeat == config::HeartbeatMode::Off) return;
+  if (heartbeat_sent_) {
+    if (last_rx_ >= *heartbeat_sent_) {
+      // Something arrived after the heartbeat (not the matching pong in ping
+      // mode): alive. Stop waiting for a reply and start a fresh interval.
+      heartbeat_sent_.reset();
+      rearm_heartbeat(now);
+      return;
+    }
+    // Silence for interval + timeout: dead. A dead peer never answers a close
+    // handshake, so send a best-effort close frame and abort at once.
+    heartbeat_sent_.reset();
+    forget_attempts_if_stable(now);
+    set_state(now, State::Closing, "heartbeat_timeout");
+    has_connection_ = false;
+    fx_.abort();
+    enter_backoff(now, "heartbeat_timeout", false);
+    return;
+  }
+  if (now.mono - last_rx_ < config_.heartbeat_interval) {
+    rearm_heartbeat(now);  // traffic since the deadline was set
+    return;
+  }
+  heartbeat_sent_ = now.mono;
+  if (config_.heartbeat == config::HeartbeatMode::Ping) {
+    ping_payload_ = "wsheartd-" + std::to_string(++ping_counter_);
+    fx_.send_ping(ping_payload_);
+  } else {
+    fx_.send_text(config_.heartbeat_payload);
+  }
+  arm(now.mono + config_.heartbeat_timeout);
+}
+
+void Supervisor::rearm_heartbeat(Instant /*now*/) {
+  if (config_.heartbeat == config::HeartbeatMode::Off) {
+    disarm();
+    return;
+  }
+  if (heartbeat_sent_) {
+    arm(*heartbeat_sent_ + config_.heartbeat_timeout);
+  } else {
+    arm(last_rx_ + config_.heartbeat_interval);
+  }
+}
+
+void Supervisor::on_open_flush() {
+  for (const auto& text : config_.on_open) {
+    fx_.send_text(text);
+    ++stats_.sent;
+  }
+  while (!queue_.empty()) {
+    fx_.send_text(queue_.front());
+    ++stats_.sent;
+    queue_.pop_front();
+  }
+}
+
+void Supervisor::arm(TimePoint deadline) {
+  deadline_ = deadline;
+  fx_.arm_timer(deadline);
+}
+
+void Supervisor::disarm() {
+  if (!deadline_) return;
+  deadline_.reset();
+  fx_.cancel_timer();
+}
+
+}  // namespace wsheart::supervisor

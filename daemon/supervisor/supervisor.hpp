@@ -1,0 +1,166 @@
+// The per-user connection supervisor: PURE logic. No asio, no websocketpp, no
+// sd-bus. Events come in as method calls with the current time; what must
+// happen goes out through the Effects interface. The daemon executes effects;
+// tests record them with an injected clock.
+//
+// States: connecting -> open -> closing -> backoff -> connecting, and stopped.
+// At most one connection exists per supervisor: connect() is only emitted from
+// a state with no connection, and every path out of connecting/open/closing
+// either waits for the transport's disconnect or aborts the connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "config.hpp"
+#include "supervisor/backoff.hpp"
+#include "supervisor/history.hpp"
+
+namespace wsheart::supervisor {
+
+using MonoClock = std::chrono::steady_clock;
+using TimePoint = MonoClock::time_point;
+using Duration = MonoClock::duration;
+
+// "Now", injected: monotonic for timing, wall clock (µs since the epoch) for
+// what users see (StateSince, LastMessageAt, history timestamps).
+struct Instant {
+  TimePoint mono;
+  std::uint64_t wall_usec = 0;
+};
+
+enum class State : std::uint8_t { Connecting, Open, Closing, Backoff, Stopped };
+std::string_view to_string(State state);
+
+enum class FrameKind : std::uint8_t { Text, Binary, Ping, Pong };
+
+// Why an attempt or an open connection ended, as the transport saw it.
+struct Disconnect {
+  enum class Cause : std::uint8_t {
+    Dns,            // name did not resolve
+    ConnectFailed,  // TCP connect refused/unreachable
+    Timeout,        // transport-level timeout (TCP/TLS/upgrade)
+    TlsError,       // TLS handshake failed (not a verification failure)
+    TlsVerify,      // certificate verification failed (non-retryable)
+    Http,           // upgrade answered with a non-101 status: code = status
+    ServerClose,    // peer sent a close frame: code = close code
+    LocalClose,     // our close handshake completed: code = our code
+    TcpReset,       // connection reset / EOF without a close frame
+    MessageTooBig,  // inbound message over max_message_size (we closed 1009)
+    Other,
+  };
+  Cause cause = Cause::Other;
+  std::uint16_t code = 0;
+  std::string detail;  // for humans; never a secret
+};
+
+enum class SendResult : std::uint8_t { Sent, Queued, Stopped };
+
+// What the supervisor needs done. Called synchronously from its methods.
+class Effects {
+ public:
+  virtual ~Effects() = default;
+  virtual void connect() = 0;                                           // start one attempt
+  virtual void send_text(std::string_view text) = 0;                    // on the open connection
+  virtual void send_ping(std::string_view payload) = 0;                 // RFC 6455 ping
+  virtual void close(std::uint16_t code, std::string_view reason) = 0;  // graceful close handshake
+  virtual void abort() = 0;  // best-effort close frame, then drop the socket now; no disconnect follows
+  virtual void arm_timer(TimePoint deadline) = 0;  // replaces any armed deadline
+  virtual void cancel_timer() = 0;
+  virtual void state_changed(State old_state, State new_state, std::string_view reason) = 0;
+  virtual void message(const Message& message) = 0;  // republish (seq already assigned)
+};
+
+struct Stats {
+  State state = State::Stopped;
+  std::string reason = "started";
+  std::uint64_t state_since_usec = 0;
+  std::uint64_t rtt_usec = 0;
+  std::uint32_t reconnects = 0;  // connection attempts after the first one
+  std::uint64_t received = 0;    // republished inbound messages
+  std::uint64_t sent = 0;        // text frames we sent for the user (not heartbeats)
+  std::uint64_t dropped = 0;     // queue overflow, oversize inbound, bus could not take it
+  std::uint64_t last_message_usec = 0;
+};
+
+class Supervisor {
+ public:
+  // How long a graceful close may take before the socket is aborted.
+  static constexpr Duration kCloseTimeout = std::chrono::seconds(2);
+
+  Supervisor(config::UserConfig config, Effects& effects, std::uint64_t random_seed);
+
+  // Lifecycle.
+  void start(Instant now);                          // stopped -> connecting ("started")
+  void stop(Instant now);                           // close 1001 "going away" -> stopped ("stopping")
+  void reconnect(Instant now, std::string_view reason = "manual");  // cut any wait, reset attempts
+  // New settings for the same id. Connection-relevant changes reconnect with
+  // reason "reload"; seq, history and counters are kept either way.
+  void reconfigure(config::UserConfig config, Instant now);
+
+  // Transport events, for the current connection only.
+  void handshake_started(Instant now);  // a handshake slot was granted: connect_timeout runs from here
+  void opened(Instant now);
+  void disconnected(Instant now, const Disconnect& why);
+  void frame(Instant now, FrameKind kind, std::string payload);
+
+  void timer_fired(Instant now);
+  SendResult send(Instant now, std::string text);
+  void count_dropped(std::uint64_t n = 1) { stats_.dropped += n; }
+
+  // Observers.
+  State state() const { return stats_.state; }
+  const Stats& stats() const { return stats_; }
+  const HistoryRing& history() const { return history_; }
+  const config::UserConfig& config() const { return config_; }
+  std::size_t queued() const { return queue_.size(); }
+  std::optional<TimePoint> deadline() const { return deadline_; }
+  bool has_connection() const { return has_connection_; }
+  unsigned backoff_attempts() const { return backoff_.attempts(); }
+
+ private:
+  enum class AfterClose : std::uint8_t { Reconnect, Stop };
+
+  void set_state(Instant now, State next, std::string_view reason);
+  void begin_connect(Instant now, std::string_view reason);
+  void enter_backoff(Instant now, std::string_view reason, bool fatal);
+  void begin_close(Instant now, std::uint16_t code, std::string_view close_reason,
+                   std::string_view reason, AfterClose after);
+  void finish_close(Instant now);
+  void arm(TimePoint deadline);
+  void disarm();
+  void rearm_heartbeat(Instant now);
+  void heartbeat_due(Instant now);
+  void forget_attempts_if_stable(Instant now);
+  void on_open_flush();
+
+  config::UserConfig config_;
+  Effects& fx_;
+  std::mt19937_64 rng_;
+  Backoff backoff_;
+  HistoryRing history_;
+  std::deque<std::string> queue_;
+  Stats stats_;
+
+  bool has_connection_ = false;
+  bool started_once_ = false;
+  std::optional<TimePoint> deadline_;
+
+  // Open-state liveness.
+  TimePoint opened_at_{};
+  TimePoint last_rx_{};
+  std::optional<TimePoint> heartbeat_sent_;
+  std::string ping_payload_;  // payload of the outstanding ping (ping mode)
+  std::uint64_t ping_counter_ = 0;
+
+  // Closing.
+  AfterClose after_close_ = AfterClose::Reconnect;
+  std::string close_state_reason_;
+};
+
+}  // namespace wsheart::supervisor

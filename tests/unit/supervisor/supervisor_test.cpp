@@ -1,0 +1,595 @@
+// The supervisor with an injected clock: every effect is recorded as a line,
+// so timing assertions are exact (to the millisecond) and run instantly.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "supervisor/supervisor.hpp"
+
+namespace wsheart::supervisor {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+class FakeClock {
+ public:
+  Instant now() const { return Instant{base_ + offset_, 1'700'000'000'000'000ULL + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(offset_).count())}; }
+  void advance(Duration d) { offset_ += d; }
+  milliseconds since_base(TimePoint t) const { return std::chrono::duration_cast<milliseconds>(t - base_); }
+  milliseconds elapsed() const { return std::chrono::duration_cast<milliseconds>(offset_); }
+
+ private:
+  TimePoint base_{std::chrono::hours(1000)};
+  Duration offset_{0};
+};
+
+class Recorder final : public Effects {
+ public:
+  explicit Recorder(const FakeClock& clock) : clock_(clock) {}
+  std::vector<std::string> lines;
+  std::vector<Message> messages;
+  std::optional<TimePoint> timer;
+  int connects = 0;
+
+  void connect() override {
+    ++connects;
+    lines.push_back("connect");
+  }
+  void send_text(std::string_view text) override { lines.push_back("text " + std::string(text)); }
+  void send_ping(std::string_view payload) override { lines.push_back("ping " + std::string(payload)); }
+  void close(std::uint16_t code, std::string_view reason) override {
+    lines.push_back("close " + std::to_string(code) + " " + std::string(reason));
+  }
+  void abort() override { lines.push_back("abort"); }
+  void arm_timer(TimePoint deadline) override {
+    timer = deadline;
+    lines.push_back("arm " + std::to_string(clock_.since_base(deadline).count()));
+  }
+  void cancel_timer() override {
+    timer.reset();
+    lines.push_back("cancel");
+  }
+  void state_changed(State old_state, State new_state, std::string_view reason) override {
+    lines.push_back("state " + std::string(to_string(old_state)) + "->" + std::string(to_string(new_state)) + " " +
+                    std::string(reason));
+  }
+  void message(const Message& m) override {
+    messages.push_back(m);
+    lines.push_back("message " + std::to_string(m.seq) + " " + m.data);
+  }
+  std::vector<std::string> take() { return std::exchange(lines, {}); }
+
+ private:
+  const FakeClock& clock_;
+};
+
+config::UserConfig make_config() {
+  config::UserConfig c;
+  c.id = "alice";
+  c.url = "ws://127.0.0.1/ws";
+  c.heartbeat_interval = milliseconds(5000);
+  c.heartbeat_timeout = milliseconds(5000);
+  c.connect_timeout = milliseconds(10000);
+  c.reconnect_initial = milliseconds(1000);
+  c.reconnect_max = milliseconds(60000);
+  c.reconnect_jitter = config::Jitter::None;  // exact delays; jitter is tested by bounds below
+  c.stable_after = milliseconds(10000);
+  c.fatal_backoff = milliseconds(600000);
+  c.send_queue_limit = 3;
+  c.history = 4;
+  return c;
+}
+
+using Lines = std::vector<std::string>;
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  explicit SupervisorTest(config::UserConfig c = make_config()) : fx(clock), sup(std::move(c), fx, 7) {}
+
+  // Runs the timer if it is due at the current time, as the daemon's loop would.
+  void fire_if_due() {
+    if (fx.timer && *fx.timer <= clock.now().mono) {
+      fx.timer.reset();
+      sup.timer_fired(clock.now());
+    }
+  }
+  // Advances to exactly the armed deadline and fires it.
+  void run_to_timer() {
+    ASSERT_TRUE(fx.timer.has_value());
+    clock.advance(*fx.timer - clock.now().mono);
+    fire_if_due();
+  }
+  void open_connection() {
+    sup.start(clock.now());
+    sup.handshake_started(clock.now());
+    sup.opened(clock.now());
+    fx.take();
+  }
+  long long now_ms() const { return clock.elapsed().count(); }
+
+  FakeClock clock;
+  Recorder fx;
+  Supervisor sup;
+};
+
+TEST_F(SupervisorTest, StartConnectsAndOpens) {
+  sup.start(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"state stopped->connecting started", "connect"}));
+  EXPECT_EQ(sup.state(), State::Connecting);
+  EXPECT_FALSE(sup.deadline());  // connect_timeout waits for the handshake slot
+  sup.handshake_started(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"arm 10000"}));
+  clock.advance(20ms);
+  sup.opened(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"state connecting->open connected", "arm 5020"}));
+  EXPECT_EQ(sup.stats().state_since_usec, clock.now().wall_usec);
+  EXPECT_EQ(sup.stats().reconnects, 0U);
+}
+
+TEST_F(SupervisorTest, StartTwiceIsOneAttempt) {
+  sup.start(clock.now());
+  sup.start(clock.now());
+  EXPECT_EQ(fx.connects, 1);
+}
+
+TEST_F(SupervisorTest, HeartbeatExactlyAtIntervalOfSilenceAndDeadAtIntervalPlusTimeout) {
+  open_connection();
+  clock.advance(4999ms);
+  fire_if_due();
+  EXPECT_TRUE(fx.take().empty());
+  clock.advance(1ms);
+  fire_if_due();
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 10000"}));
+  clock.advance(4999ms);
+  fire_if_due();
+  EXPECT_TRUE(fx.take().empty());
+  clock.advance(1ms);
+  fire_if_due();
+  EXPECT_EQ(now_ms(), 10000);
+  // Dead: closing, best-effort close + abort, and backoff at once (no close handshake wait).
+  EXPECT_EQ(fx.take(), (Lines{"state open->closing heartbeat_timeout", "abort",
+                              "state closing->backoff heartbeat_timeout", "arm 11000"}));
+  EXPECT_FALSE(sup.has_connection());
+}
+
+TEST_F(SupervisorTest, HeartbeatReplyProvesLifeMeasuresRttAndIsNotRepublished) {
+  open_connection();
+  run_to_timer();
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 10000"}));
+  clock.advance(37ms);
+  sup.frame(clock.now(), FrameKind::Text, "HeartBeat");
+  EXPECT_TRUE(fx.take().empty());
+  EXPECT_EQ(sup.stats().rtt_usec, 37000U);
+  EXPECT_EQ(sup.stats().received, 0U);
+  // At the old timeout deadline the supervisor finds the reply and schedules
+  // the next heartbeat one interval after the last inbound frame.
+  run_to_timer();
+  EXPECT_EQ(fx.take(), (Lines{"arm 10037"}));
+  run_to_timer();
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 15037"}));
+  EXPECT_EQ(sup.state(), State::Open);
+}
+
+TEST_F(SupervisorTest, SteadyTrickleNeverSendsHeartbeatNorTimesOut) {
+  open_connection();
+  for (int i = 0; i < 1000; ++i) {
+    clock.advance(4900ms);
+    sup.frame(clock.now(), FrameKind::Text, "tick");
+    fire_if_due();
+  }
+  for (const auto& line : fx.lines) {
+    ASSERT_EQ(line.find("text HeartBeat"), std::string::npos) << line;
+    ASSERT_EQ(line.find("state"), std::string::npos) << line;
+  }
+  EXPECT_EQ(sup.state(), State::Open);
+  EXPECT_EQ(sup.stats().received, 1000U);
+}
+
+TEST_F(SupervisorTest, AnyInboundFrameAfterHeartbeatCountsAsLife) {
+  open_connection();
+  run_to_timer();  // heartbeat sent at 5000
+  fx.take();
+  clock.advance(4000ms);
+  sup.frame(clock.now(), FrameKind::Ping, "");
+  run_to_timer();  // 10000: alive thanks to the ping at 9000
+  EXPECT_EQ(fx.take(), (Lines{"arm 14000"}));
+  EXPECT_EQ(sup.state(), State::Open);
+  EXPECT_EQ(sup.stats().rtt_usec, 4000000U);  // text mode: heartbeat -> next inbound frame
+}
+
+TEST_F(SupervisorTest, ReceivesMessagesWithConsecutiveSeqIntoHistory) {
+  open_connection();
+  for (int i = 1; i <= 6; ++i) {
+    clock.advance(1ms);
+    sup.frame(clock.now(), i % 2 ? FrameKind::Text : FrameKind::Binary, "m" + std::to_string(i));
+  }
+  ASSERT_EQ(fx.messages.size(), 6U);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(fx.messages[i].seq, i + 1);
+  EXPECT_FALSE(fx.messages[0].binary);
+  EXPECT_TRUE(fx.messages[1].binary);
+  EXPECT_EQ(sup.history().size(), 4U);  // history = 4: wrapped
+  EXPECT_EQ(sup.history().since(0).front()->seq, 3U);
+  EXPECT_EQ(sup.stats().received, 6U);
+  EXPECT_EQ(sup.stats().last_message_usec, clock.now().wall_usec);
+}
+
+TEST_F(SupervisorTest, SeqAndHistorySurviveReconnects) {
+  open_connection();
+  sup.frame(clock.now(), FrameKind::Text, "a");
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::TcpReset, 0, ""});
+  run_to_timer();
+  sup.handshake_started(clock.now());
+  sup.opened(clock.now());
+  sup.frame(clock.now(), FrameKind::Text, "b");
+  ASSERT_EQ(fx.messages.size(), 2U);
+  EXPECT_EQ(fx.messages[1].seq, 2U);
+  EXPECT_EQ(sup.stats().reconnects, 1U);
+}
+
+TEST_F(SupervisorTest, PingModeSendsUniquePingsAndOnlyTheMatchingPongGivesRtt) {
+  auto c = make_config();
+  c.heartbeat = config::HeartbeatMode::Ping;
+  Recorder rec(clock);
+  Supervisor s(c, rec, 1);
+  s.start(clock.now());
+  s.handshake_started(clock.now());
+  s.opened(clock.now());
+  rec.take();
+  clock.advance(5000ms);
+  s.timer_fired(clock.now());
+  EXPECT_EQ(rec.take(), (Lines{"ping wsheartd-1", "arm 10000"}));
+  clock.advance(10ms);
+  s.frame(clock.now(), FrameKind::Pong, "unrelated");
+  EXPECT_EQ(s.stats().rtt_usec, 0U);
+  clock.advance(5ms);
+  s.frame(clock.now(), FrameKind::Pong, "wsheartd-1");
+  EXPECT_EQ(s.stats().rtt_usec, 15000U);
+  clock.advance(4985ms);
+  s.timer_fired(clock.now());  // 10000: reply seen, next heartbeat due at 5015 + 5000
+  EXPECT_EQ(rec.take(), (Lines{"arm 10015"}));
+  clock.advance(15ms);
+  s.timer_fired(clock.now());
+  EXPECT_EQ(rec.take(), (Lines{"ping wsheartd-2", "arm 15015"}));
+}
+
+TEST_F(SupervisorTest, HeartbeatOffNeverSendsNorDeclaresDead) {
+  auto c = make_config();
+  c.heartbeat = config::HeartbeatMode::Off;
+  Recorder rec(clock);
+  Supervisor s(c, rec, 1);
+  s.start(clock.now());
+  s.handshake_started(clock.now());
+  s.opened(clock.now());
+  EXPECT_FALSE(rec.timer.has_value());
+  EXPECT_FALSE(s.deadline());
+  EXPECT_EQ(s.state(), State::Open);
+}
+
+TEST_F(SupervisorTest, ConnectTimeoutAbortsAndBacksOff) {
+  sup.start(clock.now());
+  sup.handshake_started(clock.now());
+  fx.take();
+  run_to_timer();
+  EXPECT_EQ(now_ms(), 10000);
+  EXPECT_EQ(fx.take(), (Lines{"abort", "state connecting->backoff connect_timeout", "arm 11000"}));
+}
+
+TEST_F(SupervisorTest, BackoffGrowsAcrossFailuresAndRetryKeepsTheReason) {
+  sup.start(clock.now());
+  fx.take();
+  const Disconnect refused{Disconnect::Cause::ConnectFailed, 0, "Connection refused"};
+  std::vector<long long> delays;
+  for (int i = 0; i < 8; ++i) {
+    sup.disconnected(clock.now(), refused);
+    const auto before = now_ms();
+    run_to_timer();
+    delays.push_back(now_ms() - before);
+    EXPECT_EQ(sup.state(), State::Connecting);
+  }
+  EXPECT_EQ(delays, (std::vector<long long>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000}));
+  EXPECT_EQ(sup.stats().reason, "connect_failed: Connection refused");
+  EXPECT_EQ(sup.stats().reconnects, 8U);
+}
+
+TEST_F(SupervisorTest, StableAfterResetsTheAttemptCounterOnlyAfterStayingOpen) {
+  sup.start(clock.now());
+  const Disconnect reset{Disconnect::Cause::TcpReset, 0, ""};
+  // Three quick failures: next delay would be 8 s.
+  for (int i = 0; i < 3; ++i) {
+    sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::ConnectFailed, 0, ""});
+    run_to_timer();
+  }
+  EXPECT_EQ(sup.backoff_attempts(), 3U);
+  // Open for 9.999 s (< stable_after): the counter keeps climbing.
+  sup.handshake_started(clock.now());
+  sup.opened(clock.now());
+  sup.frame(clock.now(), FrameKind::Text, "keepalive");
+  clock.advance(4999ms);
+  sup.frame(clock.now(), FrameKind::Text, "keepalive");
+  clock.advance(5000ms);
+  sup.disconnected(clock.now(), reset);
+  fx.take();
+  auto before = now_ms();
+  run_to_timer();
+  EXPECT_EQ(now_ms() - before, 8000);
+  // Open for exactly stable_after: the first retry is the initial delay again.
+  sup.handshake_started(clock.now());
+  sup.opened(clock.now());
+  for (int i = 0; i < 10; ++i) {
+    clock.advance(1000ms);
+    sup.frame(clock.now(), FrameKind::Text, "keepalive");
+  }
+  sup.disconnected(clock.now(), reset);
+  before = now_ms();
+  run_to_timer();
+  EXPECT_EQ(now_ms() - before, 1000);
+}
+
+TEST_F(SupervisorTest, FirstRetryAfterStableDropIsJitteredWithinInitial) {
+  auto c = make_config();
+  c.reconnect_jitter = config::Jitter::Full;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    Recorder rec(clock);
+    Supervisor s(c, rec, seed);
+    s.start(clock.now());
+    s.handshake_started(clock.now());
+    s.opened(clock.now());
+    const auto opened_at = clock.now().mono;
+    clock.advance(10s);
+    s.frame(clock.now(), FrameKind::Text, "x");
+    s.disconnected(clock.now(), Disconnect{Disconnect::Cause::ServerClose, 1001, ""});
+    ASSERT_TRUE(rec.timer);
+    const auto delay = *rec.timer - clock.now().mono;
+    ASSERT_GE(delay.count(), 0);
+    ASSERT_LE(delay, milliseconds(1000));
+    (void)opened_at;
+  }
+}
+
+TEST_F(SupervisorTest, FatalFailuresWaitFatalBackoff) {
+  struct Case {
+    Disconnect why;
+    std::string reason;
+    bool fatal;
+  };
+  const std::vector<Case> cases = {
+      {{Disconnect::Cause::Http, 401, ""}, "http_401", true},
+      {{Disconnect::Cause::Http, 403, ""}, "http_403", true},
+      {{Disconnect::Cause::Http, 404, ""}, "http_404", true},
+      {{Disconnect::Cause::Http, 503, ""}, "http_503", false},
+      {{Disconnect::Cause::TlsVerify, 0, "certificate has expired"}, "tls_error: certificate has expired", true},
+      {{Disconnect::Cause::TlsError, 0, "handshake failed"}, "tls_error: handshake failed", false},
+      {{Disconnect::Cause::Dns, 0, ""}, "dns", false},
+      {{Disconnect::Cause::Timeout, 0, ""}, "connect_timeout", false},
+  };
+  for (const auto& tc : cases) {
+    Recorder rec(clock);
+    Supervisor s(make_config(), rec, 1);
+    s.start(clock.now());
+    s.disconnected(clock.now(), tc.why);
+    EXPECT_EQ(s.stats().reason, tc.reason);
+    ASSERT_TRUE(rec.timer);
+    EXPECT_EQ(*rec.timer - clock.now().mono, tc.fatal ? Duration(600s) : Duration(1s)) << tc.reason;
+  }
+}
+
+TEST_F(SupervisorTest, FatalCloseCodesAfterOpen) {
+  for (std::uint16_t code : std::initializer_list<std::uint16_t>{1000, 1001, 1002, 1003, 1008, 1011}) {
+    Recorder rec(clock);
+    Supervisor s(make_config(), rec, 1);
+    s.start(clock.now());
+    s.handshake_started(clock.now());
+    s.opened(clock.now());
+    s.disconnected(clock.now(), Disconnect{Disconnect::Cause::ServerClose, code, ""});
+    EXPECT_EQ(s.stats().reason, "server_close_" + std::to_string(code));
+    const bool fatal = code == 1002 || code == 1003 || code == 1008;
+    EXPECT_EQ(*rec.timer - clock.now().mono, fatal ? Duration(600s) : Duration(1s)) << code;
+  }
+}
+
+TEST_F(SupervisorTest, MessageTooBigIsCountedAndBacksOff) {
+  open_connection();
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::MessageTooBig, 1009, ""});
+  EXPECT_EQ(sup.stats().dropped, 1U);
+  EXPECT_EQ(sup.stats().reason, "message_too_big");
+  EXPECT_EQ(sup.state(), State::Backoff);
+}
+
+TEST_F(SupervisorTest, ManualReconnectFromBackoffCutsTheWaitAndResetsAttempts) {
+  sup.start(clock.now());
+  for (int i = 0; i < 4; ++i) {
+    sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::ConnectFailed, 0, ""});
+    if (i < 3) run_to_timer();
+  }
+  EXPECT_EQ(sup.state(), State::Backoff);
+  fx.take();
+  sup.reconnect(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"cancel", "state backoff->connecting manual", "connect"}));
+  EXPECT_EQ(sup.backoff_attempts(), 0U);
+}
+
+TEST_F(SupervisorTest, ManualReconnectWhileOpenClosesThenConnectsWithoutBackoff) {
+  open_connection();
+  sup.reconnect(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"state open->closing manual", "close 1000 reconnect", "arm 2000"}));
+  clock.advance(3ms);
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::LocalClose, 1000, ""});
+  EXPECT_EQ(fx.take(), (Lines{"cancel", "state closing->connecting manual", "connect"}));
+}
+
+TEST_F(SupervisorTest, CloseHandshakeThatNeverCompletesIsAborted) {
+  open_connection();
+  sup.reconnect(clock.now());
+  fx.take();
+  run_to_timer();
+  EXPECT_EQ(now_ms(), 2000);
+  EXPECT_EQ(fx.take(), (Lines{"abort", "state closing->connecting manual", "connect"}));
+  // The late disconnect of the aborted socket is ignored: still one attempt.
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::LocalClose, 1000, ""});
+  EXPECT_EQ(sup.state(), State::Connecting);
+  EXPECT_EQ(fx.connects, 2);
+}
+
+TEST_F(SupervisorTest, StopClosesWithGoingAway) {
+  open_connection();
+  sup.stop(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"state open->closing stopping", "close 1001 going away", "arm 2000"}));
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::LocalClose, 1001, ""});
+  EXPECT_EQ(fx.take(), (Lines{"cancel", "state closing->stopped stopping"}));
+  EXPECT_EQ(sup.send(clock.now(), "late"), SendResult::Stopped);
+  sup.reconnect(clock.now());
+  EXPECT_TRUE(fx.take().empty());
+}
+
+TEST_F(SupervisorTest, StopWhileConnectingAbortsAndWhileBackoffCancels) {
+  sup.start(clock.now());
+  sup.handshake_started(clock.now());
+  fx.take();
+  sup.stop(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"abort", "cancel", "state connecting->stopped stopping"}));
+  EXPECT_FALSE(sup.has_connection());
+
+  Recorder rec(clock);
+  Supervisor s(make_config(), rec, 1);
+  s.start(clock.now());
+  s.disconnected(clock.now(), Disconnect{Disconnect::Cause::Dns, 0, ""});
+  rec.take();
+  s.stop(clock.now());
+  EXPECT_EQ(rec.take(), (Lines{"cancel", "state backoff->stopped stopping"}));
+}
+
+TEST_F(SupervisorTest, StopDuringManualCloseWins) {
+  open_connection();
+  sup.reconnect(clock.now());
+  sup.stop(clock.now());
+  fx.take();
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::LocalClose, 1000, ""});
+  EXPECT_EQ(fx.take(), (Lines{"cancel", "state closing->stopped stopping"}));
+}
+
+TEST_F(SupervisorTest, SendQueueFlushesInOrderAfterOnOpenAndDropsOldestBeyondLimit) {
+  auto c = make_config();
+  c.on_open = {"hello", "subscribe"};
+  Recorder rec(clock);
+  Supervisor s(c, rec, 1);
+  s.start(clock.now());
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(s.send(clock.now(), "q" + std::to_string(i)), SendResult::Queued);
+  EXPECT_EQ(s.queued(), 3U);
+  EXPECT_EQ(s.stats().dropped, 2U);
+  rec.take();
+  s.handshake_started(clock.now());
+  s.opened(clock.now());
+  EXPECT_EQ(rec.take(), (Lines{"arm 10000", "state connecting->open connected", "text hello", "text subscribe",
+                               "text q3", "text q4", "text q5", "arm 5000"}));
+  EXPECT_EQ(s.stats().sent, 5U);
+  EXPECT_EQ(s.send(clock.now(), "now"), SendResult::Sent);
+  EXPECT_EQ(rec.take(), (Lines{"text now"}));
+}
+
+TEST_F(SupervisorTest, HeartbeatsNeverEnterTheQueue) {
+  open_connection();
+  run_to_timer();
+  run_to_timer();  // dead
+  EXPECT_EQ(sup.state(), State::Backoff);
+  EXPECT_EQ(sup.queued(), 0U);
+  EXPECT_EQ(sup.stats().sent, 0U);
+}
+
+TEST_F(SupervisorTest, StaleTransportEventsAfterAbortAreIgnored) {
+  open_connection();
+  run_to_timer();
+  run_to_timer();  // heartbeat timeout -> abort -> backoff
+  fx.take();
+  sup.frame(clock.now(), FrameKind::Text, "late");
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::TcpReset, 0, ""});
+  sup.opened(clock.now());
+  EXPECT_TRUE(fx.take().empty());
+  EXPECT_EQ(sup.state(), State::Backoff);
+}
+
+TEST_F(SupervisorTest, ReconfigureUnchangedDoesNothingChangedReconnectsWithReloadKeepingSeq) {
+  open_connection();
+  sup.frame(clock.now(), FrameKind::Text, "a");
+  fx.take();
+  sup.reconfigure(make_config(), clock.now());
+  EXPECT_TRUE(fx.take().empty());
+  auto c = make_config();
+  c.url = "ws://127.0.0.1/other";
+  c.history = 1;
+  sup.reconfigure(c, clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"state open->closing reload", "close 1000 reconnect", "arm 2000"}));
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::LocalClose, 1000, ""});
+  sup.handshake_started(clock.now());
+  sup.opened(clock.now());
+  sup.frame(clock.now(), FrameKind::Text, "b");
+  EXPECT_EQ(fx.messages.back().seq, 2U);
+  EXPECT_EQ(sup.history().size(), 1U);
+  EXPECT_EQ(sup.config().url, "ws://127.0.0.1/other");
+}
+
+TEST_F(SupervisorTest, EarlyTimerWakeupIsRearmed) {
+  open_connection();
+  clock.advance(100ms);
+  sup.timer_fired(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"arm 5000"}));
+}
+
+// Invariant sweep: random event sequences never break the core promises.
+TEST(SupervisorInvariants, RandomEventSequences) {
+  FakeClock clock;
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    Recorder rec(clock);
+    auto c = make_config();
+    c.reconnect_jitter = config::Jitter::Full;
+    Supervisor s(c, rec, seed);
+    std::mt19937_64 rng(seed);
+    int connects_in_flight = 0;
+    std::uint64_t last_received = 0;
+    for (int step = 0; step < 400; ++step) {
+      const auto before = rec.connects;
+      const bool had = s.has_connection();
+      switch (rng() % 11) {
+        case 0: s.start(clock.now()); break;
+        case 1: s.stop(clock.now()); break;
+        case 2: s.reconnect(clock.now()); break;
+        case 3: s.handshake_started(clock.now()); break;
+        case 4: s.opened(clock.now()); break;
+        case 5: s.disconnected(clock.now(), Disconnect{static_cast<Disconnect::Cause>(rng() % 11), static_cast<std::uint16_t>(1000 + rng() % 12), ""}); break;
+        case 6: s.frame(clock.now(), static_cast<FrameKind>(rng() % 4), rng() % 2 ? "HeartBeat" : "x"); break;
+        case 7: s.send(clock.now(), "s"); break;
+        case 8: clock.advance(milliseconds(rng() % 7000)); break;
+        case 9:
+          if (rec.timer && *rec.timer <= clock.now().mono) {
+            rec.timer.reset();
+            s.timer_fired(clock.now());
+          }
+          break;
+        case 10: if (rec.timer) { clock.advance(*rec.timer - clock.now().mono); rec.timer.reset(); s.timer_fired(clock.now()); } break;
+      }
+      // A new connect only ever happens when there was no connection.
+      if (rec.connects != before) {
+        ASSERT_FALSE(had) << "seed " << seed << " step " << step;
+        ASSERT_EQ(rec.connects, before + 1);
+      }
+      const State st = s.state();
+      ASSERT_EQ(s.has_connection(), st == State::Connecting || st == State::Open || st == State::Closing)
+          << "seed " << seed << " step " << step << " state " << to_string(st);
+      ASSERT_LE(s.queued(), c.send_queue_limit);
+      ASSERT_GE(s.stats().received, last_received);
+      last_received = s.stats().received;
+      // Waiting states always have a deadline (except connecting before the slot).
+      if (st == State::Backoff || st == State::Closing) {
+        ASSERT_TRUE(s.deadline().has_value());
+      }
+      if (st == State::Stopped) {
+        ASSERT_FALSE(s.deadline().has_value());
+      }
+    }
+    (void)connects_in_flight;
+  }
+}
+
+}  // namespace
+}  // namespace wsheart::supervisor
