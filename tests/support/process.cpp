@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -352,6 +354,44 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   std::string full = path_ + "/" + name;
   std::ofstream(full, std::ios::binary) << content;
   return full;
+}
+
+NotifySocket::NotifySocket() : path_(dir_.path() + "/notify") {
+  fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("cannot bind the notify socket");
+  }
+}
+
+NotifySocket::~NotifySocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<std::string> NotifySocket::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    for (; scanned_ < lines_.size(); ++scanned_) {
+      if (lines_[scanned_].rfind(prefix, 0) == 0) return lines_[scanned_++];
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) continue;
+    std::string datagram(buf, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    while (start < datagram.size()) {
+      auto nl = datagram.find('\n', start);
+      if (nl == std::string::npos) nl = datagram.size();
+      lines_.push_back(datagram.substr(start, nl - start));
+      start = nl + 1;
+    }
+  }
 }
 
 std::string wsheartd_bin() { return WSHEARTD_BIN; }

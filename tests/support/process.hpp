@@ -105,6 +105,7 @@ class EchoServer {
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s,
                 std::chrono::milliseconds step = 5ms);
 
+
 // A fresh temporary directory, removed recursively by the destructor.
 class TempDir {
  public:
@@ -115,6 +116,27 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// An AF_UNIX datagram socket standing in for systemd's NOTIFY_SOCKET: the
+// daemon's READY=1 / STATUS= / WATCHDOG=1 / STOPPING=1 arrive here.
+class NotifySocket {
+ public:
+  NotifySocket();
+  ~NotifySocket();
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+  const std::string& path() const { return path_; }
+  // Waits for a datagram holding a line that starts with `prefix`; returns that line.
+  std::optional<std::string> wait_for(const std::string& prefix, std::chrono::milliseconds timeout = 10s);
+  const std::vector<std::string>& received() const { return lines_; }
+
+ private:
+  TempDir dir_;
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> lines_;
+  std::size_t scanned_ = 0;
 };
 
 // Paths to the binaries under test (set by CMake).

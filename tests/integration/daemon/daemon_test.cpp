@@ -1,0 +1,332 @@
+// wsheartd end to end: real dbus-daemon, real WebSocket servers on loopback
+// (wsheart-echo and Python's websockets), a fault-injecting TCP proxy, and
+// third-party bus tools as witnesses.
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "harness.hpp"
+
+namespace wsheart::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string user_block(const std::string& id, const std::string& url, const std::string& extra = "") {
+  return "[[user]]\nid = \"" + id + "\"\nurl = \"" + url + "\"\n" + extra + "\n";
+}
+
+// Short intervals keep the suite fast; bounds in the checks stay generous.
+const std::string kFastDefaults =
+    "[defaults]\n"
+    "heartbeat_interval = \"100ms\"\n"
+    "heartbeat_timeout = \"100ms\"\n"
+    "connect_timeout = \"2s\"\n"
+    "reconnect_initial = \"20ms\"\n"
+    "reconnect_max = \"200ms\"\n"
+    "stable_after = \"1s\"\n";
+
+class FaultProxy {
+ public:
+  explicit FaultProxy(std::uint16_t target_port)
+      : proc_({kSystemPython, support_dir() + "/fault_proxy.py", "--target", "127.0.0.1:" + std::to_string(target_port)}) {
+    auto line = proc_.wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
+    if (!line) throw std::runtime_error("fault proxy did not start: " + proc_.err());
+    port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
+  }
+  bool command(const std::string& cmd) {
+    proc_.write_stdin(cmd + "\n");
+    return proc_.wait_for_line([&](const std::string& l) { return l == "OK " + cmd; }).has_value();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  Subprocess proc_;
+  std::uint16_t port_ = 0;
+};
+
+TEST(Daemon, StartsReadyAndOpensEveryUser) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/ws?u=alice")) + user_block("bob", echo.url("/ws?u=bob")));
+  ASSERT_TRUE(h.start()) << h.daemon().err();
+  EXPECT_TRUE(h.wait_state("alice", "open"));
+  EXPECT_TRUE(h.wait_state("bob", "open"));
+  EXPECT_EQ(h.manager_property("UserCount"), "2");
+  EXPECT_TRUE(eventually([&] { return h.manager_property("OpenCount") == "2"; }));
+  EXPECT_TRUE(h.notify().wait_for("STATUS=2/2 users open").has_value());
+  EXPECT_EQ(h.user_property("alice", "Id"), "alice");
+  EXPECT_EQ(h.user_property("alice", "StateReason"), "connected");
+}
+
+TEST(Daemon, RepublishesMessagesInOrderAndKeepsHistory) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/ws")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  SignalMonitor monitor(h.bus());
+  auto sent = h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", "echo:hello"});
+  EXPECT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_EQ(sent.out, "b false\n");
+  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "(uint64 1, 'hello')"})) << monitor.process().out();
+  h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", "burst:50:64"});
+  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "(uint64 51, 'seq=50 "}));
+  // Every seq from 1 to 51 arrived once and in order.
+  std::uint64_t expected = 1;
+  std::istringstream lines(monitor.process().out());
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find("(uint64 ");
+    if (line.find("MessageReceived") == std::string::npos || at == std::string::npos) continue;
+    EXPECT_EQ(std::stoull(line.substr(at + 8)), expected) << line;
+    ++expected;
+  }
+  EXPECT_EQ(expected, 52U);
+  auto recent = h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "RecentMessages", "t", "50"});
+  EXPECT_EQ(recent.exit_code, 0) << recent.err;
+  EXPECT_EQ(recent.out.rfind("a(tts) 1 51 ", 0), 0U) << recent.out;
+  EXPECT_EQ(h.user_property("alice", "MessagesReceived"), "51");
+  EXPECT_EQ(h.user_property("alice", "MessagesSent"), "2");
+}
+
+TEST(Daemon, HalfOpenConnectionIsDetectedWithinTheBoundAndRecovers) {
+  EchoServer echo;
+  FaultProxy proxy(echo.port());
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", "ws://127.0.0.1:" + std::to_string(proxy.port()) + "/ws"));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  SignalMonitor monitor(h.bus());
+  const auto cut = Clock::now();
+  ASSERT_TRUE(proxy.command("blackhole"));
+  ASSERT_TRUE(monitor.wait_for({"StateChanged", "('open', 'closing', 'heartbeat_timeout')"}, 5s));
+  const auto detected = Clock::now() - cut;
+  // Bound: interval + timeout (200 ms) after the last inbound frame, which is
+  // no later than the cut; the margin covers process scheduling on a busy box.
+  EXPECT_LT(detected, std::chrono::milliseconds(200 + 400));
+  ASSERT_TRUE(monitor.wait_for({"StateChanged", "('closing', 'backoff', 'heartbeat_timeout')"}, 2s));
+  ASSERT_TRUE(proxy.command("forward"));
+  ASSERT_TRUE(monitor.wait_for({"StateChanged", "'open', 'connected'"}, 10s));
+  EXPECT_EQ(h.user_property("alice", "State"), "open");
+}
+
+TEST(Daemon, ServerKilledAndRestartedReconnects) {
+  auto echo = std::make_unique<EchoServer>();
+  const auto port = echo->port();
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo->url("/ws")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  echo->process().signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return h.user_property("alice", "State") != "open"; }, 5s));
+  echo.reset();
+  EchoServer again({"--port", std::to_string(port)});
+  ASSERT_EQ(again.port(), port);
+  EXPECT_TRUE(h.wait_state("alice", "open", 10s));
+  EXPECT_GE(std::stoul(h.user_property("alice", "Reconnects")), 1UL);
+}
+
+TEST(Daemon, UpgradeRefused401IsFatalAnd503Retries) {
+  EchoServer unauthorized({"--refuse-upgrade", "401"});
+  EchoServer unavailable({"--refuse-upgrade", "503"});
+  DaemonHarness h;
+  h.write_config(kFastDefaults + "fatal_backoff = \"10m\"\n" + user_block("denied", unauthorized.url("/ws")) +
+                 user_block("busy", unavailable.url("/ws")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(eventually([&] { return h.user_property("denied", "StateReason") == "http_401"; }));
+  EXPECT_EQ(h.user_property("denied", "State"), "backoff");
+  // 503 is retried on the normal ladder (20 ms .. 200 ms): several attempts soon.
+  ASSERT_TRUE(eventually([&] { return std::stoul(h.user_property("busy", "Reconnects")) >= 3; }, 10s));
+  EXPECT_EQ(h.user_property("busy", "StateReason").rfind("http_503", 0), 0U);
+  // Meanwhile the 401 user waits fatal_backoff: still its first attempt.
+  EXPECT_EQ(h.user_property("denied", "Reconnects"), "0");
+  EXPECT_TRUE(h.daemon().running());
+}
+
+TEST(Daemon, ManualReconnectClosesAndReconnectsAtOnce) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/ws")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  SignalMonitor monitor(h.bus());
+  auto r = h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Reconnect"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(monitor.wait_for({"('open', 'closing', 'manual')"}));
+  EXPECT_TRUE(monitor.wait_for({"('closing', 'connecting', 'manual')"}));
+  EXPECT_TRUE(monitor.wait_for({"('connecting', 'open', 'connected')"}));
+}
+
+TEST(Daemon, SendWhileDownIsQueuedAndFlushedInOrder) {
+  EchoServer echo({"--refuse-upgrade", "503"});
+  const auto port = echo.port();
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/ws")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(eventually([&] { return h.user_property("alice", "State") == "backoff"; }));
+  for (const char* text : {"echo:one", "echo:two"}) {
+    auto r = h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", text});
+    EXPECT_EQ(r.out, "b true\n") << r.err;
+  }
+  SignalMonitor monitor(h.bus());
+  echo.process().signal(SIGKILL);
+  echo.process().wait();
+  EchoServer good({"--port", std::to_string(port)});
+  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "'one'"}));
+  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "'two'"}));
+}
+
+TEST(Daemon, ReloadAddsChangesRemovesAndRejectsBadConfig) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")) + user_block("bob", echo.url("/b")) +
+                 user_block("carol", echo.url("/c")));
+  ASSERT_TRUE(h.start());
+  for (const char* id : {"alice", "bob", "carol"}) ASSERT_TRUE(h.wait_state(id, "open"));
+  h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", "echo:keep"});
+  ASSERT_TRUE(eventually([&] { return h.user_property("alice", "MessagesReceived") == "1"; }));
+  SignalMonitor monitor(h.bus());
+
+  // Invalid: rejected with the PATH:LINE:COL lines, nothing changes.
+  h.write_config(kFastDefaults + "bogus_key = 1\n" + user_block("alice", echo.url("/a")));
+  auto bad = h.busctl({"call", "org.wsheartd1", "/org/wsheartd1", "org.wsheartd1.Manager", "Reload"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find(h.config_path() + ":8:1"), std::string::npos) << bad.err;
+  EXPECT_EQ(h.manager_property("UserCount"), "3");
+
+  // alice unchanged, bob changed, carol removed, dave added.
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")) + user_block("bob", echo.url("/b2")) +
+                 user_block("dave", echo.url("/d")));
+  auto ok = h.busctl({"call", "org.wsheartd1", "/org/wsheartd1", "org.wsheartd1.Manager", "Reload"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(h.wait_state("dave", "open"));
+  EXPECT_TRUE(monitor.wait_for({user_path("bob"), "('open', 'closing', 'reload')"}));
+  EXPECT_TRUE(h.wait_state("bob", "open"));
+  EXPECT_TRUE(monitor.wait_for({"InterfacesRemoved", user_path("carol")}));
+  EXPECT_TRUE(monitor.wait_for({"InterfacesAdded", user_path("dave")}));
+  EXPECT_EQ(h.manager_property("UserCount"), "3");
+  // alice kept her socket, seq and history: no state change at all.
+  EXPECT_EQ(monitor.process().out().find(user_path("alice") + ": org.wsheartd1.User.StateChanged"), std::string::npos);
+  EXPECT_EQ(h.user_property("alice", "MessagesReceived"), "1");
+  EXPECT_EQ(h.user_property("alice", "Reconnects"), "0");
+  EXPECT_TRUE(h.notify().wait_for("RELOADING=1").has_value());
+}
+
+TEST(Daemon, SighupReloads) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")));
+  ASSERT_TRUE(h.start());
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")) + user_block("bob", echo.url("/b")));
+  h.daemon().signal(SIGHUP);
+  EXPECT_TRUE(h.wait_state("bob", "open"));
+}
+
+TEST(Daemon, SigtermClosesEveryConnectionWithGoingAwayAndExitsZero) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")) + user_block("bob", echo.url("/b")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  ASSERT_TRUE(h.wait_state("bob", "open"));
+  const auto t0 = Clock::now();
+  h.daemon().signal(SIGTERM);
+  auto code = h.daemon().wait(5s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << h.daemon().err();
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(2500));
+  EXPECT_TRUE(h.notify().wait_for("STOPPING=1").has_value());
+  // The server saw both close frames with 1001.
+  EXPECT_TRUE(eventually([&] {
+    const auto& log = echo.process().err();
+    std::size_t count = 0;
+    for (auto at = log.find("1001"); at != std::string::npos; at = log.find("1001", at + 1)) ++count;
+    return count >= 2;
+  }, 3s)) << echo.process().err();
+}
+
+TEST(Daemon, StopIsBoundedWhenThePeerNeverAnswersTheClose) {
+  EchoServer echo({"--stall-after-upgrade"});
+  DaemonHarness h;
+  h.write_config(kFastDefaults + "heartbeat = \"off\"\n" + user_block("alice", echo.url("/a")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  const auto t0 = Clock::now();
+  h.daemon().signal(SIGTERM);
+  auto code = h.daemon().wait(5s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(3000));
+}
+
+TEST(Daemon, SecondInstanceFindsTheNameTakenAndExits69) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")));
+  ASSERT_TRUE(h.start());
+  auto second = run_command({wsheartd_bin(), "--user", "--config", h.config_path()}, h.bus().env(), 10s);
+  EXPECT_EQ(second.exit_code, 69) << second.err;
+  EXPECT_NE(second.err.find("org.wsheartd1"), std::string::npos) << second.err;
+  EXPECT_TRUE(h.daemon().running());
+}
+
+TEST(Daemon, UnreachableBusExits69) {
+  TempDir dir;
+  auto path = dir.write("config.toml", "[[user]]\nid = \"a\"\nurl = \"ws://127.0.0.1:1/\"\n");
+  auto r = run_command({wsheartd_bin(), "--user", "--config", path},
+                       {{"DBUS_SESSION_BUS_ADDRESS", "unix:path=" + dir.path() + "/no-bus"}}, 10s);
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Daemon, BadConfigExits78WithPositions) {
+  TempDir dir;
+  auto path = dir.write("config.toml", "[defaults]\nheartbeat_interval = \"5 parsecs\"\n[[user]]\nid = \"a\"\n");
+  auto check = run_command({wsheartd_bin(), "--check-config", "--config", path});
+  EXPECT_EQ(check.exit_code, 78);
+  EXPECT_NE(check.err.find(path + ":2:"), std::string::npos) << check.err;
+  auto run = run_command({wsheartd_bin(), "--user", "--config", path}, {{"DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent"}});
+  EXPECT_EQ(run.exit_code, 78) << run.err;
+}
+
+TEST(Daemon, InteroperatesWithPythonWebsocketsServer) {
+  Subprocess py({kSystemPython, support_dir() + "/py_ws_server.py", "--port", "0"});
+  auto line = py.wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
+  ASSERT_TRUE(line) << py.err();
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", "ws://127.0.0.1:" + line->substr(5) + "/"));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  SignalMonitor monitor(h.bus());
+  h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", "echo:interop"});
+  EXPECT_TRUE(monitor.wait_for({"MessageReceived", "'interop'"}));
+  // Several heartbeat rounds (100 ms) answered by a third-party server: still open, RTT measured.
+  EXPECT_TRUE(eventually([&] { return h.user_property("alice", "RoundTripUsec") != "0"; }, 5s));
+  EXPECT_EQ(h.user_property("alice", "Reconnects"), "0");
+}
+
+TEST(Daemon, HandshakeCapHoldsAcross200UsersAgainstAServerRestart) {
+  auto echo = std::make_unique<EchoServer>(std::vector<std::string>{"--quiet"});
+  const auto port = echo->port();
+  std::string config = "[daemon]\nmax_handshakes = 4\n" + kFastDefaults + "heartbeat_interval = \"2s\"\n";
+  for (int i = 0; i < 200; ++i) config += user_block("u" + std::to_string(i), echo->url("/u" + std::to_string(i)));
+  DaemonHarness h;
+  h.write_config(config);
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(eventually([&] { return h.manager_property("OpenCount") == "200"; }, 30s));
+  echo->process().signal(SIGKILL);
+  echo->process().wait();
+  echo.reset();
+  ASSERT_TRUE(eventually([&] { return h.manager_property("OpenCount") == "0"; }, 10s));
+  EchoServer again({"--port", std::to_string(port), "--quiet", "--report-handshakes"});
+  ASSERT_TRUE(eventually([&] { return h.manager_property("OpenCount") == "200"; }, 30s));
+  // The server reports the peak of upgrades in flight at once.
+  again.process().signal(SIGTERM);
+  again.process().wait();
+  auto peak_line = again.process().wait_for_err_line([](const std::string& l) { return l.rfind("peak handshakes ", 0) == 0; }, 2s);
+  ASSERT_TRUE(peak_line) << again.process().err();
+  EXPECT_LE(std::stoul(peak_line->substr(16)), 4UL);
+}
+
+}  // namespace
+}  // namespace wsheart::test
