@@ -112,12 +112,16 @@ class BusService {
   // Observers (tests, STATUS=).
   bool owns_name() const;
   std::size_t subscriber_count() const;
+  std::size_t queued_signals() const;  // waiting for the socket (bounded; beyond: dropped and counted)
 
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
 
+// what() is the cause in one line, meant to follow the caller's context, e.g.
+// "cannot connect to the system bus: " + what(), or "cannot own the bus name
+// org.wsheartd1: already owned by another process".
 struct BusUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };

@@ -1,0 +1,165 @@
+// Fixture for BusService tests: a real private dbus-daemon, real clients
+// (busctl, gdbus, dbus-monitor, python3-dbus, a second sdbus-c++ connection),
+// and an in-test Backend standing in for the daemon core.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <gtest/gtest.h>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "bus/bus_service.hpp"
+#include "bus/names.hpp"
+#include "process.hpp"
+
+namespace wsheart::bus::test {
+
+using namespace std::chrono_literals;
+using wsheart::test::CommandResult;
+using wsheart::test::EnvOverrides;
+using wsheart::test::PrivateBus;
+using wsheart::test::Subprocess;
+
+// The daemon core's stand-in: plain data the tests set and inspect.
+struct FakeBackend : Backend {
+  std::map<std::string, UserSnapshot> users;
+  std::map<std::string, std::vector<supervisor::Message>> history;
+  std::map<std::string, SendOutcome> send_outcome;  // default Sent
+  std::uint32_t open = 0;
+  std::vector<std::pair<std::string, std::string>> sent;
+  std::vector<std::string> reconnected;
+  std::vector<std::string> reload_problems;
+  int reload_calls = 0;
+  std::map<std::string, int> dropped;
+  bool report_no_such_user = false;  // every user method answers "no such user"
+
+  UserSnapshot& user(const std::string& id) {
+    auto& u = users[id];
+    u.id = id;
+    return u;
+  }
+
+  std::optional<UserSnapshot> snapshot(const std::string& id) const override {
+    if (report_no_such_user) return std::nullopt;
+    auto it = users.find(id);
+    if (it == users.end()) return std::nullopt;
+    return it->second;
+  }
+  std::uint32_t open_count() const override { return open; }
+  SendOutcome send(const std::string& id, std::string text) override {
+    if (report_no_such_user || users.count(id) == 0) return SendOutcome::NoSuchUser;
+    sent.emplace_back(id, std::move(text));
+    auto it = send_outcome.find(id);
+    return it == send_outcome.end() ? SendOutcome::Sent : it->second;
+  }
+  bool reconnect(const std::string& id) override {
+    if (report_no_such_user || users.count(id) == 0) return false;
+    reconnected.push_back(id);
+    return true;
+  }
+  std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
+                                                          std::uint64_t since_seq) const override {
+    if (report_no_such_user || users.count(id) == 0) return std::nullopt;
+    std::vector<supervisor::Message> out;
+    auto it = history.find(id);
+    if (it != history.end()) {
+      for (const auto& m : it->second) {
+        if (m.seq > since_seq) out.push_back(m);
+      }
+    }
+    return out;
+  }
+  std::vector<std::string> reload() override {
+    ++reload_calls;
+    return reload_problems;
+  }
+  void bus_dropped(const std::string& id) override { ++dropped[id]; }
+};
+
+// A signal as a test client saw it.
+struct SeenSignal {
+  std::string path;
+  std::string interface;
+  std::string member;
+  std::string destination;
+  std::uint64_t seq = 0;                    // MessageReceived / BinaryMessageReceived
+  std::string text;                         // MessageReceived; StateChanged "old new reason"
+  std::vector<std::uint8_t> bytes;          // BinaryMessageReceived
+  std::vector<std::string> changed;         // PropertiesChanged: names, in order
+  std::map<std::string, std::string> values;  // PropertiesChanged: string-ish rendering
+};
+
+// A second sdbus-c++ connection on its own thread that records signals.
+class SignalRecorder {
+ public:
+  SignalRecorder(const std::string& address, const std::string& match);
+  ~SignalRecorder();
+  std::vector<SeenSignal> seen() const;
+  std::size_t count() const;
+  std::size_t count(const std::string& member) const;
+  // Calls a no-argument method asynchronously on this connection; the service
+  // must be pumped until done() is true.
+  void call_async(const std::string& path, const std::string& interface, const std::string& method);
+  bool call_done() const;
+  std::string call_error() const;
+  std::string unique_name() const { return connection_->getUniqueName(); }
+
+ private:
+  std::unique_ptr<sdbus::IConnection> connection_;
+  sdbus::Slot match_;
+  std::unique_ptr<sdbus::IProxy> proxy_;
+  mutable std::mutex mutex_;
+  std::vector<SeenSignal> seen_;
+  bool call_done_ = false;
+  std::string call_error_;
+};
+
+class BusTest : public ::testing::Test {
+ protected:
+  BusTest();
+  ~BusTest() override;
+
+  // Starts the service (on `address`, default: the private bus).
+  void start(BusKind kind = BusKind::Session, const std::string& address = "");
+  // add_user on the service, with a snapshot in the backend.
+  UserSnapshot& add(const std::string& id);
+
+  // One slice of the loop.
+  void turn(std::chrono::milliseconds slice = 2ms);
+  // Runs the loop until `condition` holds (bounded).
+  bool pump_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
+  // Runs the loop for about `duration`.
+  void pump_for(std::chrono::milliseconds duration);
+  // Runs a client to completion while the loop keeps serving the bus.
+  CommandResult client(const std::vector<std::string>& argv, const EnvOverrides& env = {},
+                       std::chrono::milliseconds timeout = 20s);
+  CommandResult busctl(const std::vector<std::string>& args);
+  CommandResult gdbus_call(const std::string& path, const std::string& method, const std::vector<std::string>& args = {});
+  std::string get_property(const std::string& path, const std::string& interface, const std::string& name);
+
+  const std::string& address() const { return address_.empty() ? bus_.address() : address_; }
+
+  PrivateBus bus_;
+  std::string address_;
+  asio::io_context io_;
+  FakeBackend backend_;
+  Logger log_{LogLevel::Warning};
+  std::unique_ptr<BusService> service_;
+  std::vector<std::string> disconnects_;
+};
+
+std::string user_path(const std::string& id);
+
+}  // namespace wsheart::bus::test
