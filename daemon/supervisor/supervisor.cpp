@@ -32,7 +32,8 @@ std::string reason_for(const Disconnect& why, State state) {
       }
       break;
   }
-  if (!why.detail.empty()) {
+  // An HTTP status says it all ("http_401"); elsewhere the detail helps.
+  if (!why.detail.empty() && why.cause != Disconnect::Cause::Http) {
     word += ": ";
     word += why.detail;
   }

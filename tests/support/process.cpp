@@ -161,19 +161,32 @@ CommandResult run_command(const std::vector<std::string>& argv, const EnvOverrid
   return result;
 }
 
+namespace {
+// Child output goes to an unlinked temporary file, never a pipe: a chatty
+// child (debug logs) must not block on a full pipe while the test waits on
+// something else.
+int capture_file(int& read_fd) {
+  char tmpl[] = "/tmp/wsheart-out-XXXXXX";
+  int write_fd = ::mkostemp(tmpl, O_CLOEXEC | O_APPEND);
+  if (write_fd < 0) throw std::runtime_error("mkostemp failed");
+  read_fd = ::open(tmpl, O_RDONLY | O_CLOEXEC);
+  ::unlink(tmpl);
+  if (read_fd < 0) throw std::runtime_error("cannot reopen capture file");
+  return write_fd;
+}
+}  // namespace
+
 Subprocess::Subprocess(const std::vector<std::string>& argv, const EnvOverrides& env) {
+  // Writing to the stdin of a child that already exited must fail, not kill the test.
+  ::signal(SIGPIPE, SIG_IGN);
   Pipe in;
-  Pipe out;
-  Pipe err;
-  pid_ = spawn(argv, env, in.read_end, out.write_end, err.write_end);
+  int out_write = capture_file(out_fd_);
+  int err_write = capture_file(err_fd_);
+  pid_ = spawn(argv, env, in.read_end, out_write, err_write);
   ::close(in.read_end);
-  ::close(out.write_end);
-  ::close(err.write_end);
+  ::close(out_write);
+  ::close(err_write);
   in_fd_ = in.write_end;
-  out_fd_ = out.read_end;
-  err_fd_ = err.read_end;
-  set_nonblocking(out_fd_);
-  set_nonblocking(err_fd_);
 }
 
 Subprocess::~Subprocess() {
@@ -195,14 +208,9 @@ bool Subprocess::running() {
 }
 
 void Subprocess::drain() {
-  if (out_fd_ >= 0 && !read_available(out_fd_, out_)) {
-    ::close(out_fd_);
-    out_fd_ = -1;
-  }
-  if (err_fd_ >= 0 && !read_available(err_fd_, err_)) {
-    ::close(err_fd_);
-    err_fd_ = -1;
-  }
+  // Regular files: read() returns 0 at the current end, more may come later.
+  read_available(out_fd_, out_);
+  read_available(err_fd_, err_);
 }
 
 const std::string& Subprocess::out() {
@@ -219,6 +227,7 @@ std::optional<std::string> Subprocess::wait_line(bool from_err, const std::funct
                                                  std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
+    const bool alive = running();
     drain();
     std::string& buf = from_err ? err_ : out_;
     std::size_t& scan = from_err ? err_scan_ : out_scan_;
@@ -229,12 +238,9 @@ std::optional<std::string> Subprocess::wait_line(bool from_err, const std::funct
       scan = nl + 1;
       if (match(line)) return line;
     }
-    int fd = from_err ? err_fd_ : out_fd_;
-    if (fd < 0) return std::nullopt;  // stream closed: no more lines can come
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return std::nullopt;
-    pollfd p{fd, POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 50)));
+    if (!alive) return std::nullopt;  // exited and fully read: no more lines can come
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 
@@ -364,26 +370,24 @@ NotifySocket::NotifySocket() : path_(dir_.path() + "/notify") {
   if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     throw std::runtime_error("cannot bind the notify socket");
   }
+  drainer_ = std::thread([this] { drain_loop(); });
 }
 
 NotifySocket::~NotifySocket() {
-  if (fd_ >= 0) ::close(fd_);
+  quit_ = true;
+  drainer_.join();
+  ::close(fd_);
 }
 
-std::optional<std::string> NotifySocket::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    for (; scanned_ < lines_.size(); ++scanned_) {
-      if (lines_[scanned_].rfind(prefix, 0) == 0) return lines_[scanned_++];
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return std::nullopt;
+void NotifySocket::drain_loop() {
+  while (!quit_) {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    if (::poll(&p, 1, 20) <= 0) continue;
     char buf[4096];
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) continue;
     std::string datagram(buf, static_cast<std::size_t>(n));
+    std::lock_guard<std::mutex> lock(mutex_);
     std::size_t start = 0;
     while (start < datagram.size()) {
       auto nl = datagram.find('\n', start);
@@ -391,7 +395,28 @@ std::optional<std::string> NotifySocket::wait_for(const std::string& prefix, std
       lines_.push_back(datagram.substr(start, nl - start));
       start = nl + 1;
     }
+    arrived_.notify_all();
   }
+}
+
+std::optional<std::string> NotifySocket::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::optional<std::string> found;
+  arrived_.wait_for(lock, timeout, [&] {
+    for (; scanned_ < lines_.size(); ++scanned_) {
+      if (lines_[scanned_].rfind(prefix, 0) == 0) {
+        found = lines_[scanned_++];
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
+std::vector<std::string> NotifySocket::received() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lines_;
 }
 
 std::string wsheartd_bin() { return WSHEARTD_BIN; }

@@ -4,7 +4,11 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <map>
 #include <optional>
@@ -119,7 +123,9 @@ class TempDir {
 };
 
 // An AF_UNIX datagram socket standing in for systemd's NOTIFY_SOCKET: the
-// daemon's READY=1 / STATUS= / WATCHDOG=1 / STOPPING=1 arrive here.
+// daemon's READY=1 / STATUS= / WATCHDOG=1 / STOPPING=1 arrive here. A thread
+// drains it all the time, like systemd does: an unread datagram queue would
+// block the daemon's sd_notify() (the queue holds only ~10 datagrams).
 class NotifySocket {
  public:
   NotifySocket();
@@ -129,14 +135,19 @@ class NotifySocket {
   const std::string& path() const { return path_; }
   // Waits for a datagram holding a line that starts with `prefix`; returns that line.
   std::optional<std::string> wait_for(const std::string& prefix, std::chrono::milliseconds timeout = 10s);
-  const std::vector<std::string>& received() const { return lines_; }
+  std::vector<std::string> received() const;
 
  private:
+  void drain_loop();
   TempDir dir_;
   std::string path_;
   int fd_ = -1;
+  mutable std::mutex mutex_;
+  std::condition_variable arrived_;
   std::vector<std::string> lines_;
   std::size_t scanned_ = 0;
+  std::atomic<bool> quit_{false};
+  std::thread drainer_;
 };
 
 // Paths to the binaries under test (set by CMake).

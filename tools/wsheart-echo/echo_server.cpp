@@ -17,6 +17,7 @@
 #include <array>
 #include <charconv>
 #include <csignal>
+#include <set>
 #include <cstdio>
 #include <deque>
 #include <functional>
@@ -129,6 +130,8 @@ class Listener {
   virtual std::optional<std::uint16_t> listen(std::string& error) = 0;
   // Stop accepting, close every connection (gracefully where possible).
   virtual void shutdown() = 0;
+  // Most upgrades that were in flight at once (accepted TCP, not yet open or failed).
+  virtual std::size_t peak_handshakes() const { return 0; }
   virtual bool idle() const = 0;
   // Called when the last connection is gone after shutdown().
   std::function<void()> on_idle;
@@ -262,6 +265,11 @@ class WsServer final : public Listener {
     } else {
       (void)tls;
     }
+    // Handshakes in flight: from the accepted TCP connection to open or fail.
+    endpoint_.set_tcp_pre_init_handler([this](connection_hdl hdl) {
+      handshaking_.insert(hdl);
+      peak_handshakes_ = std::max(peak_handshakes_, handshaking_.size());
+    });
     endpoint_.set_validate_handler([this](connection_hdl hdl) { return on_validate(hdl); });
     endpoint_.set_open_handler([this](connection_hdl hdl) { on_open(hdl); });
     endpoint_.set_close_handler([this](connection_hdl hdl) { on_close(hdl); });
@@ -371,7 +379,10 @@ class WsServer final : public Listener {
     return true;
   }
 
+  std::size_t peak_handshakes() const override { return peak_handshakes_; }
+
   void on_open(connection_hdl hdl) {
+    handshaking_.erase(hdl);
     auto con = connection(hdl);
     if (!con) return;
     Conn conn;
@@ -402,6 +413,7 @@ class WsServer final : public Listener {
   }
 
   void on_fail(connection_hdl hdl) {
+    handshaking_.erase(hdl);
     auto con = connection(hdl);
     auto it = conns_.find(hdl);
     if (con && con->get_ec() != websocketpp::error::make_error_code(websocketpp::error::rejected) &&
@@ -577,6 +589,8 @@ class WsServer final : public Listener {
   Endpoint endpoint_;
   asio::steady_timer notify_timer_;
   ConnMap conns_;
+  std::set<connection_hdl, std::owner_less<connection_hdl>> handshaking_;
+  std::size_t peak_handshakes_ = 0;
   std::uint64_t next_id_ = 0;
   bool stopping_ = false;
 };
@@ -643,6 +657,7 @@ int run(const Options& options) {
     log.error("fatal: ", e.what());
     return 1;
   }
+  if (options.report_handshakes) log.error("peak handshakes ", server->peak_handshakes());
   return 0;
 }
 

@@ -23,6 +23,7 @@ constexpr std::string_view kUsage =
     "                    [--notify-every DURATION (e.g. 3s, 250ms)]\n"
     "                    [--refuse-upgrade STATUS] [--never-upgrade] [--stall-after-upgrade]\n"
     "                    [--close-on-open CODE] [--max-connections N] [--quiet]\n"
+    "                    [--report-handshakes]\n"
     "Prints \"PORT <n>\" on stdout once listening; logs go to stderr.\n"
     "Text commands: <heartbeat payload>, echo:TEXT, burst:N:SIZE, binary:N, big:N,\n"
     "               close:CODE, silence, headers, path, drop. Binary frames are echoed.\n";
@@ -118,6 +119,8 @@ Options parse(int argc, char** argv) {
       const auto max = parse_integer<std::size_t>(value());
       if (!max) usage_error("bad --max-connections");
       options.max_connections = *max;
+    } else if (arg == "--report-handshakes") {
+      options.report_handshakes = true;
     } else if (arg == "--quiet" || arg == "-q") {
       options.quiet = true;
     } else {

@@ -25,6 +25,7 @@ struct Options {
   std::optional<std::uint16_t> close_on_open;
   std::size_t max_connections = 0;  // 0 = unlimited
   bool quiet = false;
+  bool report_handshakes = false;  // print "peak handshakes N" on stderr at exit
 
   bool tls() const { return !tls_cert.empty(); }
 };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -71,7 +72,7 @@ TEST(Daemon, RepublishesMessagesInOrderAndKeepsHistory) {
   EXPECT_EQ(sent.out, "b false\n");
   ASSERT_TRUE(monitor.wait_for({"MessageReceived", "(uint64 1, 'hello')"})) << monitor.process().out();
   h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", "burst:50:64"});
-  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "(uint64 51, 'seq=50 "}));
+  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "(uint64 51, 'seq=49 "}));
   // Every seq from 1 to 51 arrived once and in order.
   std::uint64_t expected = 1;
   std::istringstream lines(monitor.process().out());
@@ -202,8 +203,17 @@ TEST(Daemon, ReloadAddsChangesRemovesAndRejectsBadConfig) {
   EXPECT_TRUE(h.wait_state("dave", "open"));
   EXPECT_TRUE(monitor.wait_for({user_path("bob"), "('open', 'closing', 'reload')"}));
   EXPECT_TRUE(h.wait_state("bob", "open"));
-  EXPECT_TRUE(monitor.wait_for({"InterfacesRemoved", user_path("carol")}));
-  EXPECT_TRUE(monitor.wait_for({"InterfacesAdded", user_path("dave")}));
+  auto seen = [&](const std::string& a, const std::string& b) {
+    return eventually([&] {
+      std::istringstream lines(monitor.process().out());
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) return true;
+      }
+      return false;
+    }, 5s);
+  };
+  EXPECT_TRUE(seen("InterfacesRemoved", "'" + user_path("carol") + "'"));
+  EXPECT_TRUE(seen("InterfacesAdded", "'" + user_path("dave") + "'"));
   EXPECT_EQ(h.manager_property("UserCount"), "3");
   // alice kept her socket, seq and history: no state change at all.
   EXPECT_EQ(monitor.process().out().find(user_path("alice") + ": org.wsheartd1.User.StateChanged"), std::string::npos);
@@ -308,12 +318,13 @@ TEST(Daemon, InteroperatesWithPythonWebsocketsServer) {
 TEST(Daemon, HandshakeCapHoldsAcross200UsersAgainstAServerRestart) {
   auto echo = std::make_unique<EchoServer>(std::vector<std::string>{"--quiet"});
   const auto port = echo->port();
-  std::string config = "[daemon]\nmax_handshakes = 4\n" + kFastDefaults + "heartbeat_interval = \"2s\"\n";
+  std::string config = "[daemon]\nmax_handshakes = 4\n[defaults]\nheartbeat_interval = \"2s\"\nreconnect_initial = \"20ms\"\nreconnect_max = \"500ms\"\n";
   for (int i = 0; i < 200; ++i) config += user_block("u" + std::to_string(i), echo->url("/u" + std::to_string(i)));
   DaemonHarness h;
   h.write_config(config);
-  ASSERT_TRUE(h.start());
-  ASSERT_TRUE(eventually([&] { return h.manager_property("OpenCount") == "200"; }, 30s));
+  ASSERT_TRUE(h.start()) << h.daemon().err();
+  ASSERT_TRUE(eventually([&] { return h.manager_property("OpenCount") == "200"; }, 30s))
+      << h.manager_property("OpenCount") << "\n" << h.daemon().err().substr(h.daemon().err().size() > 3000 ? h.daemon().err().size() - 3000 : 0);
   echo->process().signal(SIGKILL);
   echo->process().wait();
   echo.reset();
@@ -323,9 +334,12 @@ TEST(Daemon, HandshakeCapHoldsAcross200UsersAgainstAServerRestart) {
   // The server reports the peak of upgrades in flight at once.
   again.process().signal(SIGTERM);
   again.process().wait();
-  auto peak_line = again.process().wait_for_err_line([](const std::string& l) { return l.rfind("peak handshakes ", 0) == 0; }, 2s);
+  auto peak_line = again.process().wait_for_err_line(
+      [](const std::string& l) { return l.find("peak handshakes ") != std::string::npos; }, 2s);
   ASSERT_TRUE(peak_line) << again.process().err();
-  EXPECT_LE(std::stoul(peak_line->substr(16)), 4UL);
+  const auto peak = std::stoul(peak_line->substr(peak_line->find("peak handshakes ") + 16));
+  EXPECT_LE(peak, 4UL);
+  EXPECT_GE(peak, 1UL);
 }
 
 }  // namespace

@@ -16,7 +16,13 @@ bool DaemonHarness::start(const std::vector<std::string>& extra_args) {
   auto env = bus_.env();
   env["NOTIFY_SOCKET"] = notify_.path();
   daemon_.emplace(argv, env);
-  return notify_.wait_for("READY=1").has_value();
+  // READY=1, or give up as soon as the daemon has exited (bad config, bus...).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (notify_.wait_for("READY=1", 50ms)) return true;
+    if (!daemon_->running()) return false;
+  }
+  return false;
 }
 
 CommandResult DaemonHarness::busctl(const std::vector<std::string>& args) {
