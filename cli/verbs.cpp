@@ -1,0 +1,198 @@
+#include "verbs.hpp"
+
+#include <charconv>
+#include <ostream>
+
+#include "commands.hpp"
+#include "error.hpp"
+#include "text.hpp"
+
+#ifndef WSHEART_VERSION
+#define WSHEART_VERSION "unknown"
+#endif
+
+namespace wsheart::cli {
+
+namespace {
+
+constexpr std::string_view kTryHelp = " Try 'wsheartctl --help'.";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  throw CliError(Exit::Usage, message + std::string(kTryHelp));
+}
+
+std::uint64_t parse_seq(const std::string& text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) usage_error("invalid sequence number '" + text + "'.");
+  return value;
+}
+
+std::string usage_of(const Verb& verb) {
+  std::string out(verb.name);
+  if (!verb.synopsis.empty()) out += " " + std::string(verb.synopsis);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<Verb>& verb_table() {
+  static const std::vector<Verb> kVerbs = {
+      {"status", 0, kUnlimited, "[ID...]", "Show the daemon summary and one row per user", false, verb_status},
+      {"list", 0, 0, "", "List user ids, one per line", false, verb_list},
+      {"monitor", 0, kUnlimited, "[ID...]", "Follow messages and state changes until interrupted", false,
+       verb_monitor},
+      {"send", 2, 2, "ID TEXT", "Send a text frame now, or queue it while the connection is down", false,
+       verb_send},
+      {"reconnect", 1, 1, "ID", "Drop the connection and reconnect now (resets the backoff)", false,
+       verb_reconnect},
+      {"reload", 0, 0, "", "Re-read the daemon's configuration", false, verb_reload},
+      {"recent", 1, 1, "ID [--since SEQ]", "Show the messages kept in the user's history", true, verb_recent},
+  };
+  return kVerbs;
+}
+
+const Verb* find_verb(std::string_view name) {
+  for (const auto& verb : verb_table()) {
+    if (verb.name == name) return &verb;
+  }
+  return nullptr;
+}
+
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
+  ParsedCommandLine parsed;
+  Invocation& inv = parsed.invocation;
+  std::vector<std::string> positional;
+  bool help = false;
+  bool version = false;
+  bool options_done = false;
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (options_done || arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    std::string name = arg;
+    std::optional<std::string> value;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    if (name == "--since") {
+      if (!value) {
+        if (i + 1 >= args.size()) usage_error("option '--since' needs a sequence number.");
+        value = args[++i];
+      }
+      inv.since = parse_seq(*value);
+      continue;
+    }
+    if (value) usage_error("option '" + name + "' takes no value.");
+    if (name == "--help" || name == "-h") {
+      help = true;
+    } else if (name == "--version") {
+      version = true;
+    } else if (name == "--system") {
+      inv.options.bus = BusKind::System;
+    } else if (name == "--user") {
+      inv.options.bus = BusKind::Session;
+    } else if (name == "--json") {
+      inv.options.json = true;
+    } else if (name == "--no-legend") {
+      inv.options.legend = false;
+    } else {
+      usage_error("unknown option '" + arg + "'.");
+    }
+  }
+
+  if (help) {
+    parsed.action = Action::Help;
+    return parsed;
+  }
+  if (version) {
+    parsed.action = Action::Version;
+    return parsed;
+  }
+  if (positional.empty()) usage_error("missing command.");
+  inv.verb = find_verb(positional.front());
+  if (inv.verb == nullptr) usage_error("unknown command '" + positional.front() + "'.");
+  inv.args.assign(positional.begin() + 1, positional.end());
+  if (inv.args.size() < inv.verb->min_args) {
+    usage_error("command '" + std::string(inv.verb->name) + "' needs " + std::string(inv.verb->synopsis) + ".");
+  }
+  if (inv.args.size() > inv.verb->max_args) {
+    usage_error("too many arguments for '" + std::string(inv.verb->name) + "'.");
+  }
+  if (inv.since && !inv.verb->takes_since) {
+    usage_error("option '--since' is only valid with 'recent'.");
+  }
+  return parsed;
+}
+
+std::string help_text() {
+  std::string out =
+      "wsheartctl [OPTIONS...] COMMAND [ARGS...]\n"
+      "\n"
+      "Query and control wsheartd, the WebSocket heartbeat daemon.\n"
+      "\n"
+      "Commands:\n";
+  for (const auto& verb : verb_table()) {
+    std::string left = "  " + usage_of(verb);
+    if (left.size() < 27) left.append(27 - left.size(), ' ');
+    else left += "  ";
+    out += left + std::string(verb.summary) + "\n";
+  }
+  out +=
+      "\n"
+      "Options:\n"
+      "  -h --help                Show this help\n"
+      "     --version            Show the version\n"
+      "     --system             Talk to wsheartd on the system bus (default)\n"
+      "     --user               Talk to wsheartd on the session bus\n"
+      "     --json               Print JSON: one document (status, list, send,\n"
+      "                          recent) or one object per line (monitor)\n"
+      "     --no-legend          Omit the summary line and the column headers\n"
+      "     --since SEQ          recent: only messages with a sequence number above SEQ\n"
+      "\n"
+      "Exit status: 0 ok, 1 failure, 2 usage error, 3 (status) a listed user is not\n"
+      "open, 4 wsheartd not reachable, 5 no such user.\n";
+  return out;
+}
+
+std::string version_text() { return "wsheartctl " WSHEART_VERSION "\n"; }
+
+int run(const std::vector<std::string>& args, const OutputStyle& terminal, std::ostream& out, std::ostream& err) {
+  try {
+    const ParsedCommandLine parsed = parse_command_line(args);
+    if (parsed.action == Action::Help) {
+      out << help_text() << std::flush;
+      return to_int(Exit::Ok);
+    }
+    if (parsed.action == Action::Version) {
+      out << version_text() << std::flush;
+      return to_int(Exit::Ok);
+    }
+    const Invocation& inv = parsed.invocation;
+    OutputStyle style = terminal;
+    style.json = inv.options.json;
+    style.legend = inv.options.legend;
+    if (style.json) style.color = false;
+    Context context{inv.options, style, out, err};
+    const int code = inv.verb->handler(inv, context);
+    out.flush();
+    return code;
+  } catch (const CliError& e) {
+    err << e.detail_lines() << "wsheartctl: " << escape_for_terminal(e.what()) << std::endl;
+    return to_int(e.code());
+  } catch (const std::exception& e) {
+    err << "wsheartctl: " << escape_for_terminal(e.what()) << std::endl;
+    return to_int(Exit::Failure);
+  }
+}
+
+}  // namespace wsheart::cli
