@@ -438,6 +438,11 @@ std::optional<std::vector<supervisor::Message>> Daemon::recent(const std::string
   return out;
 }
 
+std::optional<std::uint32_t> Daemon::unix_uid(const std::string& id) const {
+  auto it = users_.find(id);
+  return it == users_.end() ? std::nullopt : it->second->sup().config().unix_uid;
+}
+
 void Daemon::bus_dropped(const std::string& id) {
   auto it = users_.find(id);
   if (it != users_.end()) it->second->sup().count_dropped();

@@ -64,6 +64,8 @@ class Daemon final : public transport::Listener, public bus::Backend {
                                                          std::uint64_t since_seq) const override;
   std::vector<std::string> reload() override;
   void bus_dropped(const std::string& id) override;
+  // Asked per message on the system bus: answer without building a snapshot.
+  std::optional<std::uint32_t> unix_uid(const std::string& id) const override;
 
  private:
   class User;
