@@ -57,8 +57,25 @@ bool is_reg_name(std::string_view host) {
 constexpr std::array<std::string_view, 10> kSecretKeyStems{
     "token", "key", "pass", "secret", "auth", "sig", "session", "credential", "jwt", "pwd"};
 
+// Servers percent-decode query keys ("%74oken" is "token"), so the check
+// must too: it decodes %XX escapes before comparing.
+std::string percent_decoded(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2])) {
+      const auto nibble = [](char c) { return is_digit(c) ? c - '0' : to_lower(c) - 'a' + 10; };
+      out += static_cast<char>(nibble(text[i + 1]) * 16 + nibble(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 bool looks_secret(std::string_view key) {
-  const std::string lower = lowercase(key);
+  const std::string lower = lowercase(percent_decoded(key));
   for (std::string_view stem : kSecretKeyStems) {
     if (lower.find(stem) != std::string::npos) return true;
   }

@@ -127,6 +127,18 @@ void Supervisor::reconfigure(config::UserConfig config, Instant now) {
     queue_.pop_front();
     ++stats_.dropped;
   }
+  if (stats_.state == State::Connecting && has_connection_) {
+    // The attempt in flight was made with the old url, headers and timeouts:
+    // replace it, or the user would end up connected with the old settings.
+    // (Found by tests/fuzz/fuzz_supervisor.) The state stays connecting.
+    backoff_.reset();
+    fx_.abort();
+    disarm();  // connect_timeout starts again when the new attempt gets its slot
+    ++stats_.reconnects;
+    stats_.reason = "reload";
+    fx_.connect();
+    return;
+  }
   reconnect(now, "reload");
 }
 
@@ -169,11 +181,21 @@ void Supervisor::frame(Instant now, FrameKind kind, std::string payload) {
     const bool measures_rtt = config_.heartbeat == config::HeartbeatMode::Ping
                                   ? (kind == FrameKind::Pong && payload == ping_payload_)
                                   : true;
+    // The armed deadline is "heartbeat sent + timeout" (dead). Life is now
+    // proven, so the next heartbeat is due one interval after this frame:
+    // re-arm once. Without this a reply that came quickly left the timer at
+    // the old deadline, and with heartbeat_timeout > heartbeat_interval a
+    // peer going silent right after a reply was declared dead up to
+    // timeout - interval later than the documented bound (found by
+    // tests/fuzz/fuzz_supervisor). Only the first frame after a heartbeat
+    // re-arms, so a busy connection still costs one wake-up per interval.
+    const bool awaiting_reply = deadline_ && *deadline_ == *heartbeat_sent_ + config_.heartbeat_timeout;
     if (measures_rtt) {
       stats_.rtt_usec = static_cast<std::uint64_t>(duration_cast<microseconds>(now.mono - *heartbeat_sent_).count());
       heartbeat_sent_.reset();
     }
-    // Otherwise liveness is still proven by last_rx_; the timer sorts it out.
+    // In ping mode another frame proves life too; the pong is still awaited for the RTT.
+    if (awaiting_reply && stats_.state == State::Open) arm(last_rx_ + config_.heartbeat_interval);
   }
   switch (kind) {
     case FrameKind::Text:
@@ -287,14 +309,13 @@ void Supervisor::forget_attempts_if_stable(Instant now) {
 
 void Supervisor::heartbeat_due(Instant now) {
   if (config_.heartbeat == config::HeartbeatMode::Off) return;
+  if (heartbeat_sent_ && last_rx_ >= *heartbeat_sent_) {
+    // Something arrived after the heartbeat (not the matching pong in ping
+    // mode): alive. Stop waiting for a reply; a new heartbeat is due once
+    // the line has been silent for an interval (checked below).
+    heartbeat_sent_.reset();
+  }
   if (heartbeat_sent_) {
-    if (last_rx_ >= *heartbeat_sent_) {
-      // Something arrived after the heartbeat (not the matching pong in ping
-      // mode): alive. Stop waiting for a reply and start a fresh interval.
-      heartbeat_sent_.reset();
-      rearm_heartbeat(now);
-      return;
-    }
     // Silence for interval + timeout: dead. A dead peer never answers a close
     // handshake, so send a best-effort close frame and abort at once.
     heartbeat_sent_.reset();

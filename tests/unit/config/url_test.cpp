@@ -140,5 +140,14 @@ TEST(RedactUrl, SecretValuesNeverSurvive) {
   EXPECT_NE(redacted.find("jspCode=a"), std::string::npos) << redacted;
 }
 
+// Found by tests/fuzz/fuzz_url: a server decodes "%74oken" to "token", so the
+// redactor must decode query keys before it looks for secret stems.
+TEST(RedactUrl, PercentEncodedSecretKeysAreRedactedToo) {
+  EXPECT_EQ(redact_url("wss://h/?%74oken=s3cret&x=1"), "wss://h/?%74oken=***&x=1");
+  EXPECT_EQ(redact_url("wss://h/?api%5Fkey=s3cret"), "wss://h/?api%5Fkey=***");
+  EXPECT_EQ(redact_url("wss://h/?%50%41%53%53=s3cret"), "wss://h/?%50%41%53%53=***");
+  EXPECT_EQ(redact_url("wss://h/?%7=a&%=b"), "wss://h/?%7=a&%=b");  // not escapes: left alone
+}
+
 }  // namespace
 }  // namespace wsheart::config

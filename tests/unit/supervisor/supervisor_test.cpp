@@ -167,13 +167,10 @@ TEST_F(SupervisorTest, HeartbeatReplyProvesLifeMeasuresRttAndIsNotRepublished) {
   EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 10000"}));
   clock.advance(37ms);
   sup.frame(clock.now(), FrameKind::Text, "HeartBeat");
-  EXPECT_TRUE(fx.take().empty());
+  // The reply proves life: the next heartbeat is due one interval after it.
+  EXPECT_EQ(fx.take(), (Lines{"arm 10037"}));
   EXPECT_EQ(sup.stats().rtt_usec, 37000U);
   EXPECT_EQ(sup.stats().received, 0U);
-  // At the old timeout deadline the supervisor finds the reply and schedules
-  // the next heartbeat one interval after the last inbound frame.
-  run_to_timer();
-  EXPECT_EQ(fx.take(), (Lines{"arm 10037"}));
   run_to_timer();
   EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 15037"}));
   EXPECT_EQ(sup.state(), State::Open);
@@ -200,8 +197,9 @@ TEST_F(SupervisorTest, AnyInboundFrameAfterHeartbeatCountsAsLife) {
   fx.take();
   clock.advance(4000ms);
   sup.frame(clock.now(), FrameKind::Ping, "");
-  run_to_timer();  // 10000: alive thanks to the ping at 9000
-  EXPECT_EQ(fx.take(), (Lines{"arm 14000"}));
+  EXPECT_EQ(fx.take(), (Lines{"arm 14000"}));  // alive thanks to the ping at 9000
+  run_to_timer();  // 14000: an interval of silence since then
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 19000"}));
   EXPECT_EQ(sup.state(), State::Open);
   EXPECT_EQ(sup.stats().rtt_usec, 4000000U);  // text mode: heartbeat -> next inbound frame
 }
@@ -248,14 +246,16 @@ TEST_F(SupervisorTest, PingModeSendsUniquePingsAndOnlyTheMatchingPongGivesRtt) {
   s.timer_fired(clock.now());
   EXPECT_EQ(rec.take(), (Lines{"ping wsheartd-1", "arm 10000"}));
   clock.advance(10ms);
-  s.frame(clock.now(), FrameKind::Pong, "unrelated");
+  s.frame(clock.now(), FrameKind::Pong, "unrelated");  // proves life, gives no RTT
   EXPECT_EQ(s.stats().rtt_usec, 0U);
+  EXPECT_EQ(rec.take(), (Lines{"arm 10010"}));
   clock.advance(5ms);
   s.frame(clock.now(), FrameKind::Pong, "wsheartd-1");
   EXPECT_EQ(s.stats().rtt_usec, 15000U);
+  EXPECT_TRUE(rec.take().empty());  // re-armed once per heartbeat, not per frame
   clock.advance(4985ms);
-  s.timer_fired(clock.now());  // 10000: reply seen, next heartbeat due at 5015 + 5000
-  EXPECT_EQ(rec.take(), (Lines{"arm 10015"}));
+  s.timer_fired(clock.now());  // 10000: early wake-up
+  EXPECT_EQ(rec.take(), (Lines{"arm 10010"}));
   clock.advance(15ms);
   s.timer_fired(clock.now());
   EXPECT_EQ(rec.take(), (Lines{"ping wsheartd-2", "arm 15015"}));
@@ -533,6 +533,60 @@ TEST_F(SupervisorTest, ReconfigureUnchangedDoesNothingChangedReconnectsWithReloa
   EXPECT_EQ(fx.messages.back().seq, 2U);
   EXPECT_EQ(sup.history().size(), 1U);
   EXPECT_EQ(sup.config().url, "ws://127.0.0.1/other");
+}
+
+// Found by tests/fuzz/fuzz_supervisor: with heartbeat_timeout longer than
+// heartbeat_interval, a quick reply used to leave the timer at "heartbeat +
+// timeout", so the next heartbeat (and the death of a peer that went silent
+// right after replying) came up to timeout - interval too late.
+TEST(SupervisorRegression, DeadWithinIntervalPlusTimeoutOfTheLastFrameWhenTimeoutExceedsInterval) {
+  FakeClock clock;
+  Recorder fx(clock);
+  auto c = make_config();
+  c.heartbeat_interval = milliseconds(1000);
+  c.heartbeat_timeout = milliseconds(5000);
+  Supervisor sup(c, fx, 1);
+  sup.start(clock.now());
+  sup.handshake_started(clock.now());
+  sup.opened(clock.now());
+  fx.take();
+  clock.advance(1000ms);
+  sup.timer_fired(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 6000"}));
+  clock.advance(10ms);
+  sup.frame(clock.now(), FrameKind::Text, "HeartBeat");  // last inbound frame, at 1010
+  EXPECT_EQ(fx.take(), (Lines{"arm 2010"}));
+  clock.advance(1000ms);
+  sup.timer_fired(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 7010"}));
+  clock.advance(5000ms);
+  sup.timer_fired(clock.now());  // 7010 = 1010 + interval + timeout
+  EXPECT_EQ(fx.take(), (Lines{"state open->closing heartbeat_timeout", "abort",
+                              "state closing->backoff heartbeat_timeout", "arm 8010"}));
+}
+
+// Found by tests/fuzz/fuzz_supervisor: a reload while an attempt was in
+// flight kept that attempt, made with the old url and settings.
+TEST(SupervisorRegression, ReloadWhileConnectingReplacesTheAttempt) {
+  FakeClock clock;
+  Recorder fx(clock);
+  Supervisor sup(make_config(), fx, 1);
+  sup.start(clock.now());
+  sup.handshake_started(clock.now());
+  fx.take();
+  auto c = make_config();
+  c.url = "ws://127.0.0.1/new";
+  sup.reconfigure(c, clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"abort", "cancel", "connect"}));
+  EXPECT_FALSE(fx.double_connect);
+  EXPECT_EQ(sup.state(), State::Connecting);
+  EXPECT_EQ(sup.stats().reason, "reload");
+  EXPECT_EQ(sup.stats().reconnects, 1U);
+  EXPECT_FALSE(sup.deadline());  // connect_timeout restarts with the new slot
+  sup.handshake_started(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"arm 10000"}));
+  sup.opened(clock.now());
+  EXPECT_EQ(sup.state(), State::Open);
 }
 
 TEST_F(SupervisorTest, EarlyTimerWakeupIsRearmed) {
