@@ -133,6 +133,10 @@ class Listener {
   // Most upgrades that were in flight at once (accepted TCP, not yet open or failed).
   virtual std::size_t peak_handshakes() const { return 0; }
   virtual bool idle() const = 0;
+  // SIGUSR1 (true): every open connection goes silent at once (as `silence`)
+  // and new upgrades are answered 503 until SIGUSR2 (false) lifts it.
+  // Returns the number of connections silenced.
+  virtual std::size_t freeze(bool /*on*/) { return 0; }
   // Called when the last connection is gone after shutdown().
   std::function<void()> on_idle;
 };
@@ -311,6 +315,7 @@ class WsServer final : public Listener {
     for (auto& [hdl, conn] : conns_) {
       if (conn.retry) conn.retry->cancel();
       conn.bursts.clear();
+      stop_pace(conn);
       hdls.push_back(hdl);
     }
     for (const auto& hdl : hdls) {
@@ -331,11 +336,30 @@ class WsServer final : public Listener {
 
   bool idle() const override { return conns_.empty(); }
 
+  std::size_t freeze(bool on) override {
+    frozen_ = on;
+    if (!on) return 0;
+    std::vector<connection_hdl> hdls;
+    for (auto& [hdl, conn] : conns_) {
+      if (!conn.silenced) hdls.push_back(hdl);
+    }
+    for (const auto& hdl : hdls) silence(hdl);
+    return hdls.size();
+  }
+
  private:
   struct Burst {
     std::uint64_t count = 0;
     std::size_t size = 0;
     std::uint64_t next = 0;
+  };
+  // pace:N:RATE:SIZE: message i is due at start + i / RATE.
+  struct Pace {
+    std::uint64_t count = 0;
+    double rate = 0;
+    std::size_t size = 0;
+    std::uint64_t next = 0;
+    std::chrono::steady_clock::time_point start;
   };
   struct Conn {
     // Owning reference: websocketpp connections live only as long as some
@@ -347,6 +371,8 @@ class WsServer final : public Listener {
     std::uint64_t notifications = 0;
     std::deque<Burst> bursts;
     std::unique_ptr<asio::steady_timer> retry;  // burst continuation
+    std::optional<Pace> pace;
+    std::unique_ptr<asio::steady_timer> pace_timer;
   };
   using ConnMap = std::map<connection_hdl, Conn, std::owner_less<connection_hdl>>;
 
@@ -368,6 +394,11 @@ class WsServer final : public Listener {
       con->set_status(static_cast<websocketpp::http::status_code::value>(options_.refuse_upgrade_status));
       log_.event("reject path=", con->get_resource(), " remote=", con->get_remote_endpoint(),
                  " status=", options_.refuse_upgrade_status, " (refuse-upgrade)");
+      return false;
+    }
+    if (frozen_) {
+      con->set_status(websocketpp::http::status_code::service_unavailable);
+      log_.event("reject path=", con->get_resource(), " remote=", con->get_remote_endpoint(), " status=503 (frozen)");
       return false;
     }
     if (options_.max_connections != 0 && conns_.size() >= options_.max_connections) {
@@ -431,6 +462,7 @@ class WsServer final : public Listener {
   void forget(typename ConnMap::iterator it) {
     if (it == conns_.end()) return;
     if (it->second.retry) it->second.retry->cancel();
+    stop_pace(it->second);
     conns_.erase(it);
     maybe_idle();
   }
@@ -467,6 +499,33 @@ class WsServer final : public Listener {
       }
       conn.bursts.push_back(Burst{*count, *size, 0});
       if (conn.bursts.size() == 1) pump(hdl);
+    } else if (starts_with(view, "burst-all:") || starts_with(view, "pace-all:")) {
+      // The same command on every open, non-silenced connection (one trigger
+      // for a many-user benchmark).
+      const std::string each = text.substr(0, text.find('-')) + text.substr(text.find(':'));
+      std::vector<connection_hdl> hdls;
+      for (auto& [other, c] : conns_) {
+        if (!c.silenced) hdls.push_back(other);
+      }
+      for (const auto& other : hdls) {
+        auto found = conns_.find(other);
+        if (found != conns_.end()) on_text(other, found->second, each);
+      }
+    } else if (starts_with(view, "pace:")) {
+      // pace:N:RATE:SIZE
+      const auto rest = view.substr(5);
+      const auto c1 = rest.find(':');
+      const auto c2 = c1 == std::string_view::npos ? c1 : rest.find(':', c1 + 1);
+      const auto count = parse_number<std::uint64_t>(rest.substr(0, c1));
+      const auto rate = c2 == std::string_view::npos ? std::nullopt
+                                                     : parse_number<std::uint64_t>(rest.substr(c1 + 1, c2 - c1 - 1));
+      const auto size = c2 == std::string_view::npos ? std::nullopt : parse_number<std::size_t>(rest.substr(c2 + 1));
+      if (!count || !rate || *rate == 0 || !size || *size > kMaxGenerated) {
+        log_.event("#", conn.id, " ignoring malformed ", json_string(text));
+        return;
+      }
+      conn.pace = Pace{*count, static_cast<double>(*rate), *size, 0, std::chrono::steady_clock::now()};
+      pace(hdl);
     } else if (starts_with(view, "binary:")) {
       const auto size = parse_number<std::size_t>(view.substr(7));
       if (!size || *size > kMaxGenerated) return;
@@ -523,6 +582,7 @@ class WsServer final : public Listener {
     it->second.silenced = true;
     it->second.bursts.clear();
     if (it->second.retry) it->second.retry->cancel();
+    stop_pace(it->second);
     websocketpp::lib::error_code ec;
     endpoint_.pause_reading(hdl, ec);
     log_.event("#", it->second.id, " silenced");
@@ -530,6 +590,54 @@ class WsServer final : public Listener {
 
   void drop(connection_hdl hdl) {
     if (auto con = connection(hdl)) abort_socket(con->get_raw_socket());
+  }
+
+  static std::string stamped(std::uint64_t index, std::size_t size) {
+    std::string payload = "seq=" + std::to_string(index) + " t=" + std::to_string(monotonic_ns()) + " ";
+    if (payload.size() < size) payload.resize(size, 'x');
+    return payload;
+  }
+
+  void stop_pace(Conn& conn) {
+    conn.pace.reset();
+    if (conn.pace_timer) conn.pace_timer->cancel();
+  }
+
+  // Sends every paced message that is due (catching up after a late wake-up),
+  // then sleeps until the next one is.
+  void pace(connection_hdl hdl) {
+    auto it = conns_.find(hdl);
+    auto con = connection(hdl);
+    if (it == conns_.end() || !con || stopping_ || !it->second.pace) return;
+    Conn& conn = it->second;
+    Pace& p = *conn.pace;
+    const auto due = [&p](std::uint64_t i) {
+      return p.start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(static_cast<double>(i) / p.rate));
+    };
+    const auto now = std::chrono::steady_clock::now();
+    while (p.next < p.count && due(p.next) <= now) {
+      if (con->get_state() != websocketpp::session::state::open || conn.silenced) {
+        stop_pace(conn);
+        return;
+      }
+      const auto ec = con->send(stamped(p.next, p.size), websocketpp::frame::opcode::text);
+      if (ec) {
+        log_.event("#", conn.id, " pace stopped: ", ec.message());
+        stop_pace(conn);
+        return;
+      }
+      ++p.next;
+    }
+    if (p.next >= p.count) {
+      conn.pace.reset();
+      return;
+    }
+    if (!conn.pace_timer) conn.pace_timer = std::make_unique<asio::steady_timer>(io_);
+    conn.pace_timer->expires_at(due(p.next));
+    conn.pace_timer->async_wait([this, hdl](const asio::error_code& ec) {
+      if (!ec) pace(hdl);
+    });
   }
 
   // Sends queued burst messages until websocketpp's send buffer reaches the
@@ -554,9 +662,7 @@ class WsServer final : public Listener {
           });
           return;
         }
-        std::string payload = "seq=" + std::to_string(burst.next) + " t=" + std::to_string(monotonic_ns()) + " ";
-        if (payload.size() < burst.size) payload.resize(burst.size, 'x');
-        const auto ec = con->send(payload, websocketpp::frame::opcode::text);
+        const auto ec = con->send(stamped(burst.next, burst.size), websocketpp::frame::opcode::text);
         if (ec) {
           log_.event("#", conn.id, " burst stopped: ", ec.message());
           conn.bursts.clear();
@@ -593,6 +699,7 @@ class WsServer final : public Listener {
   std::size_t peak_handshakes_ = 0;
   std::uint64_t next_id_ = 0;
   bool stopping_ = false;
+  bool frozen_ = false;
 };
 
 std::shared_ptr<asio::ssl::context> make_tls_context(const Options& options) {
@@ -650,6 +757,25 @@ int run(const Options& options) {
       if (!wait_ec) io.stop();
     });
   });
+
+  // Benchmarks (bench/detection): SIGUSR1 silences every connection at once
+  // and refuses new upgrades (503); SIGUSR2 accepts upgrades again. The marker
+  // line carries CLOCK_MONOTONIC so a script can time detection from it.
+  asio::signal_set freeze_signals(io, SIGUSR1, SIGUSR2);
+  std::function<void()> watch_freeze = [&] {
+    freeze_signals.async_wait([&](const asio::error_code& ec, int signal_number) {
+      if (ec) return;
+      const bool on = signal_number == SIGUSR1;
+      const std::size_t n = server->freeze(on);
+      if (on) {
+        log.error("frozen ", n, " connection(s) at mono_ns=", monotonic_ns());
+      } else {
+        log.error("thawed at mono_ns=", monotonic_ns());
+      }
+      watch_freeze();
+    });
+  };
+  watch_freeze();
 
   try {
     io.run();

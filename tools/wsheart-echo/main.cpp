@@ -25,8 +25,10 @@ constexpr std::string_view kUsage =
     "                    [--close-on-open CODE] [--max-connections N] [--quiet]\n"
     "                    [--report-handshakes]\n"
     "Prints \"PORT <n>\" on stdout once listening; logs go to stderr.\n"
-    "Text commands: <heartbeat payload>, echo:TEXT, burst:N:SIZE, binary:N, big:N,\n"
-    "               close:CODE, silence, headers, path, drop. Binary frames are echoed.\n";
+    "Text commands: <heartbeat payload>, echo:TEXT, burst:N:SIZE, pace:N:RATE:SIZE,\n"
+    "               burst-all:N:SIZE, pace-all:N:RATE:SIZE, binary:N, big:N,\n"
+    "               close:CODE, silence, headers, path, drop. Binary frames are echoed.\n"
+    "SIGUSR1: silence every connection and answer new upgrades 503; SIGUSR2: accept again.\n";
 
 template <class T>
 std::optional<T> parse_integer(std::string_view text) {
