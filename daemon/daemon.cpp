@@ -279,9 +279,11 @@ void Daemon::user_state_changed(User& user, State old_state, State new_state, co
     if (is_open && !was_open) ++open_count_;
     if (was_open && !is_open) --open_count_;
   }
-  const LogLevel level = new_state == State::Backoff && reason.rfind("manual", 0) != 0 ? LogLevel::Warning
-                         : new_state == State::Open                                  ? LogLevel::Notice
-                                                                                      : LogLevel::Info;
+  // Failures are warnings; the routine (start, open, retry, requested) is not.
+  const std::string word = reason.substr(0, reason.find(':'));
+  const bool routine = word == "started" || word == "connected" || word == "manual" || word == "reload" ||
+                       word == "stopping" || new_state == State::Connecting;
+  const LogLevel level = new_state == State::Open ? LogLevel::Notice : routine ? LogLevel::Info : LogLevel::Warning;
   log_.log(level, user.id(), ": ", supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (",
            reason, ")");
   if (user.on_bus && bus_) {
