@@ -222,6 +222,26 @@ TEST(Daemon, ReloadAddsChangesRemovesAndRejectsBadConfig) {
   EXPECT_TRUE(h.notify().wait_for("RELOADING=1").has_value());
 }
 
+TEST(Daemon, WatchdogPingsComeFromTheLoopAtHalfTheInterval) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")));
+  ASSERT_TRUE(h.start({}, {{"WATCHDOG_USEC", "200000"}}));
+  const auto t0 = Clock::now();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.notify().wait_for("WATCHDOG=1", 2s)) << i;
+  // Five pings at 100 ms (the first right at start): well under a second.
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(1500));
+}
+
+TEST(Daemon, NoWatchdogPingsUnlessAsked) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a")));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  EXPECT_FALSE(h.notify().wait_for("WATCHDOG=1", 300ms));
+}
+
 TEST(Daemon, SighupReloads) {
   EchoServer echo;
   DaemonHarness h;

@@ -10,11 +10,12 @@ DaemonHarness::~DaemonHarness() { daemon_.reset(); }
 
 std::string DaemonHarness::write_config(const std::string& toml) { return dir_.write("config.toml", toml); }
 
-bool DaemonHarness::start(const std::vector<std::string>& extra_args) {
+bool DaemonHarness::start(const std::vector<std::string>& extra_args, const EnvOverrides& extra_env) {
   std::vector<std::string> argv{wsheartd_bin(), "--user", "--config", config_path_, "--log-level", "debug"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto env = bus_.env();
   env["NOTIFY_SOCKET"] = notify_.path();
+  for (const auto& [key, value] : extra_env) env[key] = value;
   daemon_.emplace(argv, env);
   // READY=1, or give up as soon as the daemon has exited (bad config, bus...).
   const auto deadline = std::chrono::steady_clock::now() + 10s;
