@@ -179,6 +179,22 @@ def mem_kib(pid):
     return rss, hwm
 
 
+def rollup_kib(pid):
+    """(Pss, Anonymous) in KiB from /proc/<pid>/smaps_rollup: what the process
+    costs beyond the shared library pages that VmRSS also counts."""
+    pss = anon = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith("Anonymous:"):
+                    anon = int(line.split()[1])
+    except OSError:
+        pass
+    return pss, anon
+
+
 def raise_nofile(needed):
     """Raises this process's soft RLIMIT_NOFILE (inherited by the children)
     to the hard limit; returns (soft, hard). Like `ulimit -n $(ulimit -Hn)`."""
