@@ -501,5 +501,74 @@ TEST_F(Faults, BusDaemonStalledDuringABurst) {
   expect_bob_healthy(d);
 }
 
+// Bad D-Bus calls: each gets an error reply (or a harmless answer), and
+// the daemon and both users carry on.
+TEST_F(Faults, BadDbusCalls) {
+  start_with_alice(echo.url("/ws?u=alice"));
+  ASSERT_TRUE(d.wait_prop("alice", "State", [](const std::string& s) { return s == "open"; }));
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;  // expected in busctl's stderr; "" = must succeed
+  };
+  const std::string user = "/org/wsheartd1/user/alice";
+  const std::vector<Case> cases = {
+      {{"call", "org.wsheartd1", "/org/wsheartd1/user/nosuch", "org.wsheartd1.User", "Send", "s", "x"}, "Unknown object"},
+      {{"call", "org.wsheartd1", user, "org.wsheartd1.User", "Send", "i", "5"}, "nvalid"},
+      {{"call", "org.wsheartd1", user, "org.wsheartd1.User", "Send", "ss", "a", "b"}, "nvalid"},
+      {{"call", "org.wsheartd1", user, "org.wsheartd1.User", "NoSuchMethod"}, "Unknown method"},
+      {{"get-property", "org.wsheartd1", user, "org.wsheartd1.User", "NoSuchProperty"}, "nknown"},
+      {{"set-property", "org.wsheartd1", user, "org.wsheartd1.User", "State", "s", "open"}, "not writable"},
+      {{"call", "org.wsheartd1", user, "org.wsheartd1.User", "RecentMessages", "t", "18446744073709551615"}, ""},
+      {{"call", "org.wsheartd1", user, "org.wsheartd1.User", "Send", "s", ""}, ""},
+      {{"call", "org.wsheartd1", user, "org.wsheartd1.User", "Send", "s", std::string(100000, 'x')}, ""},  // argv limit: 128 KiB
+      {{"call", "org.wsheartd1", "/org/wsheartd1", "org.wsheartd1.Manager", "Unsubscribe"}, ""},
+      {{"call", "org.wsheartd1", "/org/wsheartd1", "org.wsheartd1.Manager", "Subscribe"}, ""},
+  };
+  for (const auto& c : cases) {
+    const auto r = d.busctl(c.args);
+    const std::string what = c.args[0] + " " + c.args[2] + " " + c.args[4];
+    if (c.error.empty()) {
+      EXPECT_EQ(r.exit_code, 0) << what << ": " << r.err;
+    } else {
+      EXPECT_NE(r.exit_code, 0) << what;
+      EXPECT_NE(r.err.find(c.error), std::string::npos) << what << ": " << r.err;
+    }
+    ASSERT_TRUE(d.process().running()) << what << " killed the daemon: " << d.process().err();
+  }
+  // A property read that does not exist on the bus gives no internal error.
+  EXPECT_EQ(d.process().err().find("org.freedesktop.DBus.Error.Failed"), std::string::npos);
+  EXPECT_EQ(d.prop("alice", "State"), "open");
+  EXPECT_EQ(d.prop("alice", "Reconnects"), "0");
+  expect_bob_healthy(d);
+}
+
+// Bad command lines: exit 1 (78 for a config that cannot be read) with one
+// line on stderr, nothing on stdout, no bus or network touched.
+TEST(BadInput, WsheartdCommandLines) {
+  TempDir dir;
+  const std::string garbage = dir.write("garbage.toml", std::string("\xff\xfe\x00[[[", 7));
+  const std::vector<std::pair<std::vector<std::string>, int>> cases = {
+      {{"--bogus"}, 1},
+      {{"extra-arg"}, 1},
+      {{"--log-level", "loud"}, 1},
+      {{"--log-level"}, 1},
+      {{"--config"}, 1},
+      {{"--check-config", "--config", "/nonexistent/wsheartd.toml"}, 78},
+      {{"--check-config", "--config", dir.path()}, 78},
+      {{"--check-config", "--config", garbage}, 78},
+  };
+  for (const auto& [args, code] : cases) {
+    std::vector<std::string> argv{wsheartd_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    // No bus at all: none of these may try to reach one.
+    const auto r = run_command(argv, {{"DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent"},
+                                      {"DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent"}});
+    EXPECT_EQ(r.exit_code, code) << args[0] << ": " << r.err;
+    EXPECT_EQ(r.out, "") << args[0];
+    EXPECT_FALSE(r.err.empty()) << args[0];
+    EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace wsheart::test
