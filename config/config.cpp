@@ -63,7 +63,7 @@ bool UserConfig::operator==(const UserConfig& other) const {
                     c.heartbeat_reply, c.heartbeat_interval, c.heartbeat_timeout, c.connect_timeout,
                     c.reconnect_initial, c.reconnect_max, c.reconnect_multiplier, c.reconnect_jitter, c.stable_after,
                     c.fatal_backoff, c.max_message_size, c.send_queue_limit, c.history, c.tls_verify, c.ca_file,
-                    c.unix_user, c.unix_uid);
+                    c.client_cert, c.client_key, c.pin_sha256, c.unix_user, c.unix_uid);
   };
   return fields(*this) == fields(other);
 }
@@ -334,6 +334,8 @@ class Loader {
   std::optional<std::string> read_url_template(std::string_view key, const toml::node& value);
   std::optional<std::string> read_ca_file(std::string_view key, const toml::node& value);
   std::optional<std::string> read_headers_file(std::string_view key, const toml::node& value);
+  std::optional<std::string> read_credential_path(std::string_view key, const toml::node& value);
+  std::optional<std::vector<std::string>> read_pins(std::string_view key, const toml::node& value);
   bool read_unix_user(std::string_view key, const toml::node& value, UserConfig& config);
 
  private:
@@ -341,6 +343,7 @@ class Loader {
   void load_daemon(const toml::node& node, DaemonConfig& daemon);
   KeyPositions apply_user_keys(const toml::table& table, Section section, UserConfig& config);
   void check_reconnect_range(const UserConfig& config, const KeyPositions& here);
+  void check_client_pair(const UserConfig& config, const KeyPositions& here, const KeyPositions& defaults);
   void load_users(const toml::node& node, const UserConfig& defaults, const KeyPositions& defaults_keys,
                   std::vector<UserConfig>& users);
   std::optional<std::string> read_id(const toml::table& table);
@@ -348,6 +351,7 @@ class Loader {
 
   std::string path_;
   std::vector<Diagnostic> diagnostics_;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> pair_reported_;  // [defaults] client pair errors
 };
 
 template <typename T>
@@ -358,7 +362,7 @@ bool store(std::optional<T> value, T& field) {
 }
 
 // Every key a [defaults] or [[user]] table may hold ("id" only in [[user]], handled apart).
-constexpr std::array<UserKeyRule, 22> kUserKeyRules{{
+constexpr std::array<UserKeyRule, 25> kUserKeyRules{{
     {"url", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_url_template(k, v), c.url);
      }},
@@ -425,6 +429,15 @@ constexpr std::array<UserKeyRule, 22> kUserKeyRules{{
      }},
     {"ca_file", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_ca_file(k, v), c.ca_file);
+     }},
+    {"client_cert", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_credential_path(k, v), c.client_cert);
+     }},
+    {"client_key", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_credential_path(k, v), c.client_key);
+     }},
+    {"pin_sha256", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_pins(k, v), c.pin_sha256);
      }},
     {"unix_user", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return l.read_unix_user(k, v, c);
@@ -720,11 +733,12 @@ std::optional<std::string> Loader::read_ca_file(std::string_view key, const toml
   return path;
 }
 
-std::optional<std::string> Loader::read_headers_file(std::string_view key, const toml::node& value) {
+// A path that may name a systemd credential: a relative name is resolved
+// against $CREDENTIALS_DIRECTORY (LoadCredential=NAME:...). "" = none.
+std::optional<std::string> Loader::read_credential_path(std::string_view key, const toml::node& value) {
   auto path = read_string(key, value);
   if (!path || path->empty()) return path;
   if (path->front() != '/') {
-    // A relative name refers to a systemd credential (LoadCredential=headers:...).
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
     if (credentials == nullptr || *credentials == '\0') {
       error(value, std::string(key) + ": relative path '" + printable(*path) +
@@ -736,6 +750,95 @@ std::optional<std::string> Loader::read_headers_file(std::string_view key, const
   }
   if (!file_readable(key, value, *path)) return std::nullopt;
   return path;
+}
+
+std::optional<std::string> Loader::read_headers_file(std::string_view key, const toml::node& value) {
+  return read_credential_path(key, value);
+}
+
+// "sha256//" + base64 (curl's --pinnedpubkey form) or the bare base64 of a
+// SHA-256 digest; returned as canonical base64 (padded, 44 characters).
+std::optional<std::string> parse_pin(std::string_view text, std::string& why) {
+  constexpr std::string_view kPrefix = "sha256//";
+  if (text.substr(0, kPrefix.size()) == kPrefix) text.remove_prefix(kPrefix.size());
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  std::size_t padding = 0;
+  for (char c : text) {
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    const auto index = kAlphabet.find(c);
+    if (padding != 0 || index == std::string_view::npos) {
+      why = "not base64";
+      return std::nullopt;
+    }
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(index);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes += static_cast<char>((buffer >> bits) & 0xffu);
+    }
+  }
+  if (padding > 2 || (text.size() % 4 != 0 && padding != 0)) {
+    why = "not base64";
+    return std::nullopt;
+  }
+  if (bytes.size() != 32) {
+    why = "expected the base64 of a 32-byte SHA-256 digest, got " + std::to_string(bytes.size()) + " bytes";
+    return std::nullopt;
+  }
+  std::string canonical;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    std::uint32_t group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) group |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
+    canonical += kAlphabet[(group >> 18) & 63];
+    canonical += kAlphabet[(group >> 12) & 63];
+    canonical += i + 1 < bytes.size() ? kAlphabet[(group >> 6) & 63] : '=';
+    canonical += i + 2 < bytes.size() ? kAlphabet[group & 63] : '=';
+  }
+  return canonical;
+}
+
+std::optional<std::vector<std::string>> Loader::read_pins(std::string_view key, const toml::node& value) {
+  std::vector<const toml::node*> elements;
+  bool is_array = false;
+  if (value.is_string()) {
+    elements.push_back(&value);
+  } else if (const auto* array = value.as_array()) {
+    is_array = true;
+    for (const toml::node& element : *array) elements.push_back(&element);
+  } else {
+    expected(key, value, "a string or an array of strings");
+    return std::nullopt;
+  }
+  bool valid = true;
+  std::vector<std::string> pins;
+  for (std::size_t index = 0; index < elements.size(); ++index) {
+    const toml::node& element = *elements[index];
+    const std::string label = is_array ? std::string(key) + "[" + std::to_string(index) + "]" : std::string(key);
+    const auto* text = element.as_string();
+    if (text == nullptr) {
+      expected(label, element, "a string");
+      valid = false;
+      continue;
+    }
+    std::string why;
+    auto pin = parse_pin(text->get(), why);
+    if (!pin) {
+      error(element, label + ": " + why + " (write the base64 SHA-256 of the server's public key, "
+                                          "e.g. \"sha256//AbC...=\")");
+      valid = false;
+      continue;
+    }
+    pins.push_back(std::move(*pin));
+  }
+  if (!valid) return std::nullopt;
+  return pins;
 }
 
 bool Loader::read_unix_user(std::string_view key, const toml::node& value, UserConfig& config) {
@@ -849,6 +952,27 @@ void Loader::check_reconnect_range(const UserConfig& config, const KeyPositions&
   }
 }
 
+// client_cert and client_key go together. Reported where the checked table
+// wrote one of them; a pair broken by [defaults] alone is reported there, once.
+void Loader::check_client_pair(const UserConfig& config, const KeyPositions& here, const KeyPositions& defaults) {
+  if (config.client_cert.empty() == config.client_key.empty()) return;
+  for (std::string_view key : {"client_cert", "client_key"}) {
+    // An invalid value was reported already; the pair is not the problem.
+    if (here.present.count(key) != 0 && here.valid_at.count(key) == 0) return;
+  }
+  const std::string_view missing = config.client_cert.empty() ? "client_cert" : "client_key";
+  const std::string_view set = config.client_cert.empty() ? "client_key" : "client_cert";
+  for (const KeyPositions* keys : {&here, &defaults}) {
+    const auto found = keys->valid_at.find(set);
+    const auto other = keys->valid_at.find(missing);
+    const auto at = found != keys->valid_at.end() ? found : other;
+    if (at == keys->valid_at.end()) continue;
+    if (keys == &defaults && !pair_reported_.insert(std::make_pair(at->second.line, at->second.column)).second) return;
+    error(at->second, std::string(set) + " is set but " + std::string(missing) + " is not (they go together)");
+    return;
+  }
+}
+
 std::optional<std::string> Loader::read_id(const toml::table& table) {
   const toml::node* node = table.get("id");
   if (node == nullptr) {
@@ -899,6 +1023,7 @@ void Loader::load_users(const toml::node& node, const UserConfig& defaults, cons
     }
     const KeyPositions keys = apply_user_keys(*table, Section::User, user);
     check_reconnect_range(user, keys);
+    check_client_pair(user, keys, defaults_keys);
 
     const bool url_in_user = keys.present.count("url") != 0;
     const bool url_in_defaults = defaults_keys.present.count("url") != 0;
@@ -917,12 +1042,35 @@ void Loader::load_users(const toml::node& node, const UserConfig& defaults, cons
   }
 }
 
+// toml++ quotes what it saw ("expected 'true', saw 'to'"): on a line such as
+// `Authorization = Bearer abc` that is the start of a secret. Only a single
+// character (or its escape, '\n') is kept.
+std::string parser_message(std::string_view description) {
+  std::string out(description);
+  constexpr std::string_view kSaw = "saw '";
+  std::size_t at = 0;
+  while ((at = out.find(kSaw, at)) != std::string::npos) {
+    const std::size_t begin = at + kSaw.size();
+    const std::size_t end = out.find('\'', begin);
+    if (end == std::string::npos) break;
+    const std::size_t length = end - begin;
+    const bool one_character = length == 1 || (length == 2 && out[begin] == '\\');
+    if (!one_character) {
+      out.replace(at, end + 1 - at, "saw unexpected text");
+      at += std::string_view("saw unexpected text").size();
+    } else {
+      at = end + 1;
+    }
+  }
+  return out;
+}
+
 LoadResult Loader::load(std::string_view text, std::optional<mode_t> file_mode) {
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(path_));
   } catch (const toml::parse_error& failure) {
-    error(failure.source().begin, std::string(failure.description()));
+    error(failure.source().begin, parser_message(failure.description()));
     return LoadResult{std::nullopt, std::move(diagnostics_)};
   }
 

@@ -50,6 +50,9 @@ struct UserConfig {
   std::size_t history = 256;
   bool tls_verify = true;
   std::string ca_file;    // "" = the system store
+  std::string client_cert;  // PEM certificate (chain) presented to the server; "" = none
+  std::string client_key;   // PEM private key of client_cert; set iff client_cert is
+  std::vector<std::string> pin_sha256;  // base64 SHA-256 of the server's SubjectPublicKeyInfo; any may match
   std::string unix_user;  // as written; "" = none
   std::optional<std::uint32_t> unix_uid;  // resolved from unix_user
 

@@ -191,7 +191,8 @@ std::optional<Url> parse_ws_url(std::string_view text, std::string* error) {
     unsigned value = 0;
     for (char c : port_text) {
       if (!is_digit(c)) {
-        set_error(error, "port '" + std::string(port_text) + "' is not a number");
+        // Not echoed: "ws://user:PASSWORD/" (the '@host' forgotten) puts a password here.
+        set_error(error, "port is not a number");
         return std::nullopt;
       }
       value = value * 10 + static_cast<unsigned>(c - '0');

@@ -39,6 +39,10 @@ std::vector<BadConfig> bad_configs() {
        {"bad.toml:2:15: Error while parsing string: unescaped control characters other than TAB (U+0009) are "
         "explicitly prohibited"}},
 
+      // An unquoted value is not echoed: it is likely a secret (only one character of it is shown).
+      {"SyntaxUnquotedSecretNotEchoed", "[defaults]\nheaders = { Authorization = tokS3cr3t }\n",
+       {"bad.toml:2:30: Error while parsing boolean: expected 'true', saw unexpected text"}},
+
       // --- unknown and misplaced keys (position: the key)
       {"UnknownTopLevelTableSuggestion", "[defaultz]\n",
        {"bad.toml:1:1: warning: no [[user]] tables: the daemon will start with nothing to do",
@@ -140,7 +144,7 @@ std::vector<BadConfig> bad_configs() {
       {"UrlBadPort", "[[user]]\nid = \"a\"\nurl = \"wss://h:99999/\"\n",
        {"bad.toml:3:7: url: port out of range (1-65535)"}},
       {"UrlIdInPort", "[defaults]\nurl = \"ws://h:{id}/\"\n[[user]]\nid = \"a\"\n",
-       {"bad.toml:2:7: url: port 'id' is not a number"}},
+       {"bad.toml:2:7: url: port is not a number"}},
       {"UrlUnknownPlaceholder", "[defaults]\nurl = \"ws://h/?u={user}\"\n[[user]]\nid = \"a\"\n",
        {"bad.toml:2:7: url: URL contains '{', which must be percent-encoded"}},
       {"UrlMissing", "[[user]]\nid = \"a\"\n",
@@ -163,6 +167,38 @@ std::vector<BadConfig> bad_configs() {
       // --- files and users
       {"CaFileUnreadable", "[[user]]\nid = \"a\"\n" + kUrl + "ca_file = \"/nonexistent/ca.pem\"\n",
        {"bad.toml:4:11: ca_file: cannot read '/nonexistent/ca.pem': No such file or directory"}},
+      {"ClientCertUnreadable", "[[user]]\nid = \"a\"\n" + kUrl + "client_cert = \"/nonexistent/c.pem\"\nclient_key = \"/dev/null\"\n",
+       {"bad.toml:4:15: client_cert: cannot read '/nonexistent/c.pem': No such file or directory"}},
+      {"ClientKeyUnreadable", "[[user]]\nid = \"a\"\n" + kUrl + "client_cert = \"/dev/null\"\nclient_key = \"/nonexistent/k.pem\"\n",
+       {"bad.toml:5:14: client_key: cannot read '/nonexistent/k.pem': No such file or directory"}},
+      {"ClientKeyRelativeWithoutCredentials", "[[user]]\nid = \"a\"\n" + kUrl + "client_cert = \"/dev/null\"\nclient_key = \"key.pem\"\n",
+       {"bad.toml:5:14: client_key: relative path 'key.pem' needs $CREDENTIALS_DIRECTORY (set by systemd's "
+        "LoadCredential=); otherwise use an absolute path"}},
+      {"ClientKeyWithoutCert", "[[user]]\nid = \"a\"\n" + kUrl + "client_key = \"/dev/null\"\n",
+       {"bad.toml:4:14: client_key is set but client_cert is not (they go together)"}},
+      {"ClientCertWithoutKeyInDefaultsReportedOnce",
+       "[defaults]\n" + kUrl + "client_cert = \"/dev/null\"\n[[user]]\nid = \"a\"\n[[user]]\nid = \"b\"\n",
+       {"bad.toml:3:15: client_cert is set but client_key is not (they go together)"}},
+      {"ClientCertInDefaultsKeyClearedByUser",
+       "[defaults]\n" + kUrl + "client_cert = \"/dev/null\"\nclient_key = \"/dev/null\"\n[[user]]\nid = \"a\"\n"
+       "client_key = \"\"\n",
+       {"bad.toml:7:14: client_cert is set but client_key is not (they go together)"}},
+      {"ClientCertWrongType", "[[user]]\nid = \"a\"\n" + kUrl + "client_cert = 1\n",
+       {"bad.toml:4:15: client_cert: expected a string, got integer"}},
+      {"PinNotBase64", "[[user]]\nid = \"a\"\n" + kUrl + "pin_sha256 = \"sha256//not*base64\"\n",
+       {"bad.toml:4:14: pin_sha256: not base64 (write the base64 SHA-256 of the server's public key, "
+        "e.g. \"sha256//AbC...=\")"}},
+      {"PinWrongLength", "[[user]]\nid = \"a\"\n" + kUrl + "pin_sha256 = [\"AAAA\"]\n",
+       {"bad.toml:4:15: pin_sha256[0]: expected the base64 of a 32-byte SHA-256 digest, got 3 bytes (write the "
+        "base64 SHA-256 of the server's public key, e.g. \"sha256//AbC...=\")"}},
+      {"PinWrongType", "[[user]]\nid = \"a\"\n" + kUrl + "pin_sha256 = 5\n",
+       {"bad.toml:4:14: pin_sha256: expected a string or an array of strings, got integer"}},
+      {"PinArrayElementWrongType", "[[user]]\nid = \"a\"\n" + kUrl +
+       "pin_sha256 = [\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\", 1]\n",
+       {"bad.toml:4:63: pin_sha256[1]: expected a string, got integer"}},
+      {"PinBadPadding", "[[user]]\nid = \"a\"\n" + kUrl + "pin_sha256 = \"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF=U\"\n",
+       {"bad.toml:4:14: pin_sha256: not base64 (write the base64 SHA-256 of the server's public key, "
+        "e.g. \"sha256//AbC...=\")"}},
       {"HeadersFileUnreadable", "[[user]]\nid = \"a\"\n" + kUrl + "headers_file = \"/nonexistent/headers\"\n",
        {"bad.toml:4:16: headers_file: cannot read '/nonexistent/headers': No such file or directory"}},
       {"HeadersFileRelativeWithoutCredentials", "[[user]]\nid = \"a\"\n" + kUrl + "headers_file = \"headers\"\n",

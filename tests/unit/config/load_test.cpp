@@ -148,6 +148,9 @@ send_queue_limit = 0
 history = 10
 tls_verify = false
 ca_file = "/dev/null"
+client_cert = "/dev/null"
+client_key = "/dev/null"
+pin_sha256 = ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]
 unix_user = "root"
 )";
 
@@ -175,6 +178,9 @@ UserConfig every_key_expected(const std::string& id) {
   user.history = 10;
   user.tls_verify = false;
   user.ca_file = "/dev/null";
+  user.client_cert = "/dev/null";
+  user.client_key = "/dev/null";
+  user.pin_sha256 = {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="};
   user.unix_user = "root";
   user.unix_uid = 0;
   return user;
@@ -426,6 +432,9 @@ TEST(Equality, EveryFieldTakesPart) {
       [](UserConfig& u) { u.history += 1; },
       [](UserConfig& u) { u.tls_verify = !u.tls_verify; },
       [](UserConfig& u) { u.ca_file = "/y"; },
+      [](UserConfig& u) { u.client_cert = "/c"; },
+      [](UserConfig& u) { u.client_key = "/k"; },
+      [](UserConfig& u) { u.pin_sha256.pop_back(); },
       [](UserConfig& u) { u.unix_user = "nobody"; },
       [](UserConfig& u) { u.unix_uid = 65534; },
       [](UserConfig& u) { u.unix_uid.reset(); },

@@ -58,7 +58,9 @@ TEST(ParseWsUrl, RejectsWithAReason) {
       {"ws://host:0/", "port out of range (1-65535)"},
       {"ws://host:65536/", "port out of range (1-65535)"},
       {"ws://host:123456/", "port out of range (1-65535)"},
-      {"ws://host:8o/", "port '8o' is not a number"},
+      {"ws://host:8o/", "port is not a number"},
+      // A password typed without its '@host' must not be echoed as a "port".
+      {"ws://user:pass/x", "port is not a number"},
       {"ws://host:/", "empty port"},
       {"ws://host/a b", "URL contains a space (percent-encode it as %20)"},
       {"ws://host/a\tb", "URL contains a control character"},
