@@ -244,6 +244,9 @@ void Daemon::start_handshake(User& user) {
   request.max_message_size = c.max_message_size;
   request.tls_verify = c.tls_verify;
   request.ca_file = c.ca_file;
+  request.client_cert = c.client_cert;
+  request.client_key = c.client_key;
+  request.pin_sha256 = c.pin_sha256;
   // The kernel gives up on unacknowledged data only after the heartbeat would
   // have: it is a backstop, not the detector.
   if (c.heartbeat != config::HeartbeatMode::Off) request.tcp_user_timeout = 2 * (c.heartbeat_interval + c.heartbeat_timeout);

@@ -15,9 +15,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -233,6 +236,71 @@ std::optional<std::string> read_headers_file(const std::string& path, std::vecto
   return std::nullopt;
 }
 
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    std::uint32_t group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) group |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(group >> 18) & 63];
+    out += kAlphabet[(group >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(group >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[group & 63] : '=';
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// websocketpp's URI parser knows no userinfo: "ws://user:pass@host/" is split
+// off here and sent as HTTP Basic credentials (as browsers and curl do),
+// unless the headers already carry an Authorization.
+std::string take_userinfo(const std::string& url, std::vector<config::Header>& headers) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  const std::size_t authority_begin = scheme_end + 3;
+  const std::size_t authority_end = std::min(url.find_first_of("/?#", authority_begin), url.size());
+  const std::size_t at = url.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
+  if (at == std::string::npos || at < authority_begin) return url;
+  const std::string userinfo = percent_decode(std::string_view(url).substr(authority_begin, at - authority_begin));
+  const bool has_authorization = std::any_of(headers.begin(), headers.end(), [](const config::Header& h) {
+    return h.name.size() == 13 && ::strncasecmp(h.name.c_str(), "authorization", 13) == 0;
+  });
+  if (!has_authorization) headers.push_back(config::Header{"Authorization", "Basic " + base64(userinfo)});
+  return url.substr(0, authority_begin) + url.substr(at + 1);
+}
+
+// SHA-256 of the certificate's DER SubjectPublicKeyInfo, base64 (HPKP, curl --pinnedpubkey).
+std::string spki_sha256(X509* cert) {
+  if (cert == nullptr) return {};
+  unsigned char* der = nullptr;
+  const int length = ::i2d_X509_PUBKEY(::X509_get_X509_PUBKEY(cert), &der);
+  if (length <= 0 || der == nullptr) return {};
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  ::SHA256(der, static_cast<std::size_t>(length), digest);
+  ::OPENSSL_free(der);
+  return base64(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
 // True when `reason` is one of websocketpp's processor error messages, i.e.
 // websocketpp itself started the close because the peer broke the protocol.
 // (When the peer starts a close, our acknowledgement echoes the peer's reason.)
@@ -409,9 +477,10 @@ ConnId Transport::Impl::connect(const ConnectRequest& req) {
     }
   }
 
+  const std::string url = take_userinfo(req.url, headers);
   websocketpp::uri_ptr uri;
   try {
-    uri = std::make_shared<websocketpp::uri>(req.url);
+    uri = std::make_shared<websocketpp::uri>(url);
   } catch (const std::exception&) {
   }
   if (!uri || !uri->get_valid() || (uri->get_scheme() != "ws" && uri->get_scheme() != "wss")) {
@@ -524,13 +593,29 @@ SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest&
                    ec);
   ::SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
 
-  if (!req.tls_verify) {
-    log_.warning("transport: ", req.user_id, ": tls_verify is off: the server certificate is not checked");
-    ctx->set_verify_mode(asio::ssl::verify_none, ec);
-    return ctx;
+  if (!req.client_cert.empty()) {
+    ctx->use_certificate_chain_file(req.client_cert, ec);
+    if (ec) {
+      error = "cannot load client_cert " + req.client_cert + ": " + ec.message();
+      return nullptr;
+    }
+    ctx->use_private_key_file(req.client_key.empty() ? req.client_cert : req.client_key,
+                              asio::ssl::context::pem, ec);
+    if (ec || ::SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+      error = "cannot load client_key " + req.client_key + ": " +
+              (ec ? ec.message() : std::string("does not match client_cert"));
+      return nullptr;
+    }
   }
 
-  if (req.ca_file.empty()) {
+  if (!req.tls_verify) {
+    log_.warning("transport: ", req.user_id, ": tls_verify is off: the server certificate is not checked",
+                 req.pin_sha256.empty() ? "" : " (its public key pin still is)");
+    if (req.pin_sha256.empty()) {
+      ctx->set_verify_mode(asio::ssl::verify_none, ec);
+      return ctx;
+    }
+  } else if (req.ca_file.empty()) {
     ctx->set_default_verify_paths(ec);
     if (ec) {
       error = "cannot load the system CA store: " + ec.message();
@@ -545,21 +630,35 @@ SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest&
   }
   ctx->set_verify_mode(asio::ssl::verify_peer, ec);
   ctx->set_verify_callback(
-      [this, id, alive = std::weak_ptr<char>(alive_), verifier = asio::ssl::host_name_verification(host)](
-          bool preverified, asio::ssl::verify_context& vctx) mutable {
-        bool ok = false;
-        try {
-          ok = verifier(preverified, vctx);
-        } catch (...) {
-          ok = false;
+      [this, id, alive = std::weak_ptr<char>(alive_), verify = req.tls_verify, pins = req.pin_sha256,
+       verifier = asio::ssl::host_name_verification(host)](bool preverified, asio::ssl::verify_context& vctx) mutable {
+        X509_STORE_CTX* store = vctx.native_handle();
+        bool ok = true;
+        std::string failure;
+        if (verify) {
+          try {
+            ok = verifier(preverified, vctx);
+          } catch (...) {
+            ok = false;
+          }
+          if (!ok) {
+            const int err = ::X509_STORE_CTX_get_error(store);
+            failure = (preverified || err == X509_V_OK) ? std::string("host name mismatch")
+                                                        : ::X509_verify_cert_error_string(err);
+          }
+        }
+        // The pin is checked on the leaf, once the chain and the name are good.
+        if (ok && !pins.empty() && ::X509_STORE_CTX_get_error_depth(store) == 0) {
+          const std::string actual = spki_sha256(::X509_STORE_CTX_get_current_cert(store));
+          if (actual.empty() || std::find(pins.begin(), pins.end(), actual) == pins.end()) {
+            ok = false;
+            failure = "public key pin mismatch";
+            ::X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+          }
         }
         if (!ok && !alive.expired()) {
           Entry* e = live(id);
-          if (e != nullptr && e->verify_failure.empty()) {
-            const int err = ::X509_STORE_CTX_get_error(vctx.native_handle());
-            e->verify_failure = (preverified || err == X509_V_OK) ? std::string("host name mismatch")
-                                                                  : ::X509_verify_cert_error_string(err);
-          }
+          if (e != nullptr && e->verify_failure.empty()) e->verify_failure = std::move(failure);
         }
         return ok;
       },

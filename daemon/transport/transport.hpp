@@ -29,6 +29,11 @@ struct ConnectRequest {
   std::uint64_t max_message_size = 1024 * 1024;
   bool tls_verify = true;
   std::string ca_file;
+  std::string client_cert;  // PEM chain presented to the server (with client_key); "" = none
+  std::string client_key;
+  // Canonical base64 SHA-256 digests of acceptable server SubjectPublicKeyInfos;
+  // empty = no pinning. Checked after chain and host name verification.
+  std::vector<std::string> pin_sha256;
   // Kernel backstops for a dead peer: TCP_USER_TIMEOUT and keepalive.
   std::chrono::milliseconds tcp_user_timeout{0};  // 0 = leave the kernel default
 };

@@ -708,6 +708,11 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const Options& options) {
                        asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
   context->use_certificate_chain_file(options.tls_cert);
   context->use_private_key_file(options.tls_key, asio::ssl::context::pem);
+  if (!options.tls_client_ca.empty()) {
+    // Mutual TLS: a client without a certificate signed by these CAs fails the handshake.
+    context->load_verify_file(options.tls_client_ca);
+    context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
   return context;
 }
 

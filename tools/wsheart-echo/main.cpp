@@ -18,7 +18,7 @@ using wsheart::echo::Options;
 
 constexpr std::string_view kUsage =
     "usage: wsheart-echo [--host 127.0.0.1] [--port N (0 = ephemeral)]\n"
-    "                    [--tls-cert FILE --tls-key FILE]\n"
+    "                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "                    [--heartbeat-payload TEXT] [--heartbeat-reply TEXT] [--no-heartbeat-reply]\n"
     "                    [--notify-every DURATION (e.g. 3s, 250ms)]\n"
     "                    [--refuse-upgrade STATUS] [--never-upgrade] [--stall-after-upgrade]\n"
@@ -95,6 +95,8 @@ Options parse(int argc, char** argv) {
       options.tls_cert = value();
     } else if (arg == "--tls-key") {
       options.tls_key = value();
+    } else if (arg == "--tls-client-ca") {
+      options.tls_client_ca = value();
     } else if (arg == "--heartbeat-payload") {
       options.heartbeat_payload = value();
     } else if (arg == "--heartbeat-reply") {
@@ -130,6 +132,7 @@ Options parse(int argc, char** argv) {
     }
   }
   if (options.tls_cert.empty() != options.tls_key.empty()) usage_error("--tls-cert and --tls-key go together");
+  if (!options.tls_client_ca.empty() && options.tls_cert.empty()) usage_error("--tls-client-ca needs --tls-cert");
   return options;
 }
 

@@ -15,6 +15,7 @@ struct Options {
   std::uint16_t port = 0;  // 0 = ephemeral
   std::string tls_cert;    // both set = wss://
   std::string tls_key;
+  std::string tls_client_ca;  // set: require a client certificate signed by these CAs
   std::string heartbeat_payload = "HeartBeat";
   std::string heartbeat_reply = "HeartBeat";
   bool heartbeat_reply_enabled = true;
