@@ -87,7 +87,7 @@ class Daemon::User final : public supervisor::Effects {
   void message(const supervisor::Message& message) override {
     if (on_bus && daemon_.bus_) {
       daemon_.bus_->emit_message(id(), message);
-      daemon_.bus_->user_changed(id());
+      daemon_.bus_->counters_changed(id());
     }
   }
 
@@ -418,7 +418,9 @@ std::optional<bus::UserSnapshot> Daemon::snapshot(const std::string& id) const {
 bus::SendOutcome Daemon::send(const std::string& id, std::string text) {
   auto it = users_.find(id);
   if (it == users_.end()) return bus::SendOutcome::NoSuchUser;
-  switch (it->second->sup().send(now(), std::move(text))) {
+  const auto result = it->second->sup().send(now(), std::move(text));
+  if (it->second->on_bus) bus_->counters_changed(id);
+  switch (result) {
     case supervisor::SendResult::Sent: return bus::SendOutcome::Sent;
     case supervisor::SendResult::Queued: return bus::SendOutcome::Queued;
     case supervisor::SendResult::Stopped: return bus::SendOutcome::Stopped;
@@ -450,7 +452,9 @@ std::optional<std::uint32_t> Daemon::unix_uid(const std::string& id) const {
 
 void Daemon::bus_dropped(const std::string& id) {
   auto it = users_.find(id);
-  if (it != users_.end()) it->second->sup().count_dropped();
+  if (it == users_.end()) return;
+  it->second->sup().count_dropped();
+  bus_->counters_changed(id);
 }
 
 std::vector<std::string> Daemon::reload() {

@@ -169,6 +169,7 @@ class BusService::Impl {
   void request_name();
   void release_name();
   void user_changed(const std::string& id);
+  void counters_changed(const std::string& id);
   void manager_changed();
   void emit_message(const std::string& id, const supervisor::Message& message);
   void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
@@ -243,6 +244,7 @@ class BusService::Impl {
 
     UserSnapshot last_;   // what PropertiesChanged last announced
     bool dirty_ = false;  // queued for the next flush
+    bool counters_dirty_ = false;  // queued for the next counter flush
 
    private:
     bool Send(const std::string& text) override {
@@ -306,6 +308,7 @@ class BusService::Impl {
   void set_timer(std::uint64_t deadline_usec);
   void schedule_pump();
   void schedule_flush();
+  void flush_counters();
   void flush_properties();
   void flush_user(UserObject& user);
   void connection_lost(const std::string& why);
@@ -344,6 +347,11 @@ class BusService::Impl {
   std::vector<UserObject*> dirty_users_;
   bool manager_dirty_ = false;
   bool flush_posted_ = false;
+  // Message counters are announced on their own, slower clock: a steady
+  // stream of messages must not add one PropertiesChanged per message.
+  std::vector<UserObject*> counter_users_;
+  asio::steady_timer counter_timer_;
+  bool counter_timer_armed_ = false;
   std::uint32_t last_user_count_ = 0;
   std::uint32_t last_open_count_ = 0;
 
@@ -354,7 +362,7 @@ class BusService::Impl {
 // ---- construction ----------------------------------------------------------
 
 BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options)
-    : io_(io), backend_(backend), log_(log), options_(std::move(options)), descriptor_(io), timer_(io) {
+    : io_(io), backend_(backend), log_(log), options_(std::move(options)), descriptor_(io), timer_(io), counter_timer_(io) {
   try {
     if (!options_.address.empty()) {
       conn_ = sdbus::createSessionBusConnectionWithAddress(options_.address);
@@ -560,6 +568,11 @@ void BusService::Impl::remove_user(const std::string& id) {
       if (entry == user) entry = nullptr;
     }
   }
+  if (user->counters_dirty_) {
+    for (auto& entry : counter_users_) {
+      if (entry == user) entry = nullptr;
+    }
+  }
   users_.erase(it);
   manager_changed();
 }
@@ -609,6 +622,35 @@ void BusService::Impl::user_changed(const std::string& id) {
   schedule_flush();
 }
 
+void BusService::Impl::counters_changed(const std::string& id) {
+  auto it = users_.find(id);
+  if (it == users_.end()) return;
+  UserObject& user = *it->second;
+  if (user.dirty_ || user.counters_dirty_) return;  // a flush is coming anyway
+  user.counters_dirty_ = true;
+  counter_users_.push_back(&user);
+  if (counter_timer_armed_) return;
+  counter_timer_armed_ = true;
+  counter_timer_.expires_after(kCounterInterval);
+  std::weak_ptr<int> alive = alive_;
+  counter_timer_.async_wait([this, alive](const std::error_code& ec) {
+    if (ec || alive.expired()) return;
+    counter_timer_armed_ = false;
+    flush_counters();
+  });
+}
+
+void BusService::Impl::flush_counters() {
+  std::vector<UserObject*> due;
+  due.swap(counter_users_);
+  for (UserObject* user : due) {
+    if (user == nullptr || !user->counters_dirty_) continue;  // removed, or flushed with a state change
+    user->counters_dirty_ = false;
+    flush_user(*user);
+  }
+  schedule_pump();
+}
+
 void BusService::Impl::manager_changed() {
   manager_dirty_ = true;
   schedule_flush();
@@ -631,6 +673,7 @@ void BusService::Impl::flush_properties() {
   for (UserObject* user : dirty) {
     if (user == nullptr) continue;  // removed since it was marked
     user->dirty_ = false;
+    user->counters_dirty_ = false;  // this flush announces the counters too
     flush_user(*user);
   }
   if (manager_dirty_) {
@@ -678,7 +721,8 @@ void BusService::Impl::flush_user(UserObject& user) {
   if (snap->state_since_usec != last.state_since_usec) {
     changed.emplace("StateSince", sdbus::Variant(snap->state_since_usec));
   }
-  if (snap->rtt_usec != last.rtt_usec) changed.emplace("RoundTripUsec", sdbus::Variant(snap->rtt_usec));
+  // RoundTripUsec is not announced (EmitsChangedSignal=false): it changes on
+  // every heartbeat, and 10,000 users would mean 2,000 signals/s of noise.
   if (snap->reconnects != last.reconnects) changed.emplace("Reconnects", sdbus::Variant(snap->reconnects));
   if (snap->received != last.received) changed.emplace("MessagesReceived", sdbus::Variant(snap->received));
   if (snap->sent != last.sent) changed.emplace("MessagesSent", sdbus::Variant(snap->sent));
@@ -818,6 +862,9 @@ void BusService::Impl::emit_state(const std::string& id, supervisor::State old_s
 
 void BusService::Impl::flush() {
   flush_posted_ = false;  // a posted flush finds nothing left to do
+  counter_timer_.cancel();
+  counter_timer_armed_ = false;
+  flush_counters();
   flush_properties();
   if (broken_) return;
   if (in_pump_) {
@@ -969,6 +1016,7 @@ void BusService::emit_state(const std::string& id, supervisor::State old_state, 
   impl_->emit_state(id, old_state, new_state, reason);
 }
 void BusService::flush() { impl_->flush(); }
+void BusService::counters_changed(const std::string& id) { impl_->counters_changed(id); }
 bool BusService::owns_name() const { return impl_->owns_name(); }
 std::size_t BusService::subscriber_count() const { return impl_->subscriber_count(); }
 std::size_t BusService::queued_signals() const { return impl_->queued_signals(); }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +69,9 @@ class Backend {
 
 enum class BusKind : std::uint8_t { System, Session };
 
+// How often changed message counters are announced at most.
+inline constexpr std::chrono::milliseconds kCounterInterval{100};
+
 struct BusOptions {
   BusKind kind = BusKind::Session;
   std::string version;
@@ -100,6 +104,9 @@ class BusService {
   // Emitters. Properties are coalesced: at most one PropertiesChanged per
   // object per loop turn, sent from a handler posted to the loop.
   void user_changed(const std::string& id);
+  // Only message counters changed (MessagesReceived/Sent/Dropped, LastMessageAt):
+  // announced at most every kCounterInterval, or with the next user_changed().
+  void counters_changed(const std::string& id);
   void manager_changed();
   void emit_message(const std::string& id, const supervisor::Message& message);
   void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,

@@ -144,6 +144,27 @@ TEST(Daemon, UpgradeRefused401IsFatalAnd503Retries) {
   EXPECT_TRUE(h.daemon().running());
 }
 
+TEST(Daemon, IdleHeartbeatsPutNothingOnTheBus) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/a"), "heartbeat_interval = \"20ms\""));
+  ASSERT_TRUE(h.start());
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  SignalMonitor monitor(h.bus());
+  // Ten heartbeat rounds or more, each measuring a new RoundTripUsec...
+  const auto first = h.user_property("alice", "RoundTripUsec");
+  ASSERT_TRUE(eventually([&] { return h.user_property("alice", "RoundTripUsec") != first; }, 5s));
+  h.busctl({"call", "org.wsheartd1", user_path("alice"), "org.wsheartd1.User", "Send", "s", "echo:marker"});
+  ASSERT_TRUE(monitor.wait_for({"MessageReceived", "'marker'"}));
+  // ...and the only PropertiesChanged is the one for the marker's counters.
+  ASSERT_TRUE(monitor.wait_for({"PropertiesChanged", "MessagesReceived"}, 2s));
+  const auto& out = monitor.process().out();
+  std::size_t changes = 0;
+  for (auto at = out.find("PropertiesChanged"); at != std::string::npos; at = out.find("PropertiesChanged", at + 1)) ++changes;
+  EXPECT_EQ(changes, 1U) << out;
+  EXPECT_EQ(out.find("RoundTripUsec"), std::string::npos) << out;
+}
+
 TEST(Daemon, ManualReconnectClosesAndReconnectsAtOnce) {
   EchoServer echo;
   DaemonHarness h;
