@@ -119,9 +119,13 @@ void Supervisor::reconnect(Instant now, std::string_view reason) {
 
 void Supervisor::reconfigure(config::UserConfig config, Instant now) {
   if (config == config_) return;
+  // The history was readable by the previous unix_user only: a new reader
+  // (another user, or everyone) must not get it. seq goes on regardless.
+  const bool new_reader = config.unix_uid != config_.unix_uid;
   config_ = std::move(config);
   backoff_ = Backoff(config_.reconnect_initial, config_.reconnect_max, config_.reconnect_multiplier,
                      config_.reconnect_jitter);
+  if (new_reader) history_.set_capacity(0);
   history_.set_capacity(config_.history);
   while (queue_.size() > config_.send_queue_limit) {
     queue_.pop_front();

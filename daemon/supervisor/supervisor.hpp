@@ -100,7 +100,8 @@ class Supervisor {
   void stop(Instant now);                           // close 1001 "going away" -> stopped ("stopping")
   void reconnect(Instant now, std::string_view reason = "manual");  // cut any wait, reset attempts
   // New settings for the same id. Connection-relevant changes reconnect with
-  // reason "reload"; seq, history and counters are kept either way.
+  // reason "reload"; seq, history and counters are kept either way, except
+  // that a changed unix_uid empties the history (it was another reader's).
   void reconfigure(config::UserConfig config, Instant now);
 
   // Transport events, for the current connection only.

@@ -576,6 +576,23 @@ TEST(Access, SystemBusMessagesReachOnlyTheOwnerAndRoot) {
   EXPECT_NE(ctl({"reload"}, true).exit_code, 0);
   EXPECT_EQ(ctl({"reload"}, false).exit_code, 0);
 
+  // "theirs" is handed to nobody by a reload: the history it had (4242's
+  // messages) is not handed over with it; seq goes on.
+  dir.write("config.toml", "[[user]]\nid = \"mine\"\nurl = \"" + echo.url("/mine") + "\"\nunix_user = " + kNobody +
+                               "\n[[user]]\nid = \"theirs\"\nurl = \"" + echo.url("/theirs") +
+                               "\"\nunix_user = " + kNobody + "\n[[user]]\nid = \"public\"\nurl = \"" +
+                               echo.url("/public") + "\"\n");
+  ASSERT_EQ(ctl({"reload"}, false).exit_code, 0);
+  const CommandResult handed_over = ctl({"recent", "theirs"}, true);
+  EXPECT_EQ(handed_over.exit_code, 0) << handed_over.err;
+  EXPECT_EQ(handed_over.out.find("text-of-theirs"), std::string::npos) << handed_over.out;
+  EXPECT_EQ(ctl({"recent", "theirs"}, false).out.find("text-of-theirs"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return state("theirs") == "s \"open\"\n"; }));
+  ASSERT_EQ(busctl({"call", "org.wsheartd1", user_path("theirs"), "org.wsheartd1.User", "Send", "s", "echo:now-for-nobody"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return ctl({"recent", "theirs"}, true).out.find("now-for-nobody") != std::string::npos; }));
+  // "mine" did not change owner: its history stays.
+  EXPECT_NE(ctl({"recent", "mine"}, true).out.find("text-of-mine"), std::string::npos);
+
   // A subscriber that leaves the bus without unsubscribing is forgotten.
   nobody_monitor.signal(SIGKILL);
   nobody_monitor.wait();
