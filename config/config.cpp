@@ -749,6 +749,14 @@ std::optional<std::string> Loader::read_credential_path(std::string_view key, co
     path = std::string(credentials) + "/" + *path;
   }
   if (!file_readable(key, value, *path)) return std::nullopt;
+  struct stat status {};
+  if (key != "client_cert" && ::stat(path->c_str(), &status) == 0 && S_ISREG(status.st_mode) &&
+      (status.st_mode & 004) != 0) {
+    // headers_file and client_key hold secrets; 0640 root:wsheartd is the intended mode.
+    report(Severity::Warning, value.source().begin,
+           std::string(key) + ": '" + printable(*path) + "' holds credentials but is readable by others (mode " +
+               format_mode(status.st_mode) + ")");
+  }
   return path;
 }
 

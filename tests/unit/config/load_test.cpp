@@ -321,6 +321,26 @@ TEST(HeadersFile, RelativePathResolvesAgainstCredentialsDirectory) {
   EXPECT_EQ(config.users[0].headers_file, dir.path() + "/headers");
 }
 
+TEST(HeadersFile, SecretFilesReadableByOthersAreWarnedAbout) {
+  TempDir dir;
+  const std::string open_headers = dir.write("headers", "Authorization: Bearer x\n", 0644);
+  const std::string open_key = dir.write("client.key", "key\n", 0604);
+  const std::string group_key = dir.write("group.key", "key\n", 0640);
+  const std::string cert = dir.write("client.pem", "cert\n", 0644);  // public: no warning
+  const LoadResult result = load_string("[[user]]\nid = \"a\"\nurl = \"ws://h/\"\nheaders_file = \"" + open_headers +
+                                            "\"\nclient_cert = \"" + cert + "\"\nclient_key = \"" + open_key +
+                                            "\"\n[[user]]\nid = \"b\"\nurl = \"ws://h/\"\nclient_cert = \"" + cert +
+                                            "\"\nclient_key = \"" + group_key + "\"\n",
+                                        "t.toml");
+  EXPECT_TRUE(result.ok());
+  EXPECT_EQ(lines(result),
+            (std::vector<std::string>{
+                "t.toml:4:16: warning: headers_file: '" + open_headers +
+                    "' holds credentials but is readable by others (mode 0644)",
+                "t.toml:6:14: warning: client_key: '" + open_key +
+                    "' holds credentials but is readable by others (mode 0604)"}));
+}
+
 TEST(HeadersFile, RelativePathMissingFromCredentialsDirectoryIsAnError) {
   TempDir dir;
   ScopedEnv credentials("CREDENTIALS_DIRECTORY", dir.path().c_str());
