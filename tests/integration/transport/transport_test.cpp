@@ -418,6 +418,35 @@ TEST_F(TransportTest, HeadersAndHeadersFileReachTheServer) {
   EXPECT_EQ(logs.find("sid=abc"), std::string::npos);
 }
 
+// websocketpp cannot parse userinfo: the transport strips it and sends it as
+// HTTP Basic credentials (percent-escapes decoded), unless Authorization is set.
+TEST_F(TransportTest, UrlUserinfoIsSentAsBasicAuthorization) {
+  test::EchoServer echo;
+  const std::string port = std::to_string(echo.port());
+  const ConnId id = open(request("ws://agent:p%40ss-77@127.0.0.1:" + port + "/ws?x=1"));
+  ASSERT_TRUE(transport_.send_text(id, "headers"));
+  const Frame* f = wait_frame(id, 0);
+  ASSERT_NE(f, nullptr);
+  // base64("agent:p@ss-77")
+  EXPECT_NE(f->payload.find(R"("Authorization":"Basic YWdlbnQ6cEBzcy03Nw==")"), std::string::npos) << f->payload;
+  ASSERT_TRUE(transport_.send_text(id, "path"));
+  const Frame* path = wait_frame(id, 1);
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(path->payload, "/ws?x=1");
+  transport_.close(id, 1000, "bye");
+  wait_end(id);
+
+  auto req = request("ws://agent:pw@127.0.0.1:" + port + "/");
+  req.headers = {{"authorization", "Bearer explicit"}};
+  const ConnId second = open(req);
+  ASSERT_TRUE(transport_.send_text(second, "headers"));
+  const Frame* g = wait_frame(second, 0);
+  ASSERT_NE(g, nullptr);
+  EXPECT_NE(g->payload.find("Bearer explicit"), std::string::npos) << g->payload;
+  EXPECT_EQ(g->payload.find("Basic"), std::string::npos) << g->payload;
+  EXPECT_EQ(logs_.contents().find("p%40ss-77"), std::string::npos);
+}
+
 TEST_F(TransportTest, HeadersFileIsReadBeforeEveryHandshake) {
   test::TempDir dir;
   test::EchoServer echo;
