@@ -224,6 +224,7 @@ void Supervisor::timer_fired(Instant now) {
     fx_.arm_timer(*deadline_);
     return;
   }
+  const Duration lateness = now.mono - *deadline_;
   deadline_.reset();
   switch (stats_.state) {
     case State::Connecting:
@@ -231,7 +232,7 @@ void Supervisor::timer_fired(Instant now) {
       fx_.abort();
       enter_backoff(now, "connect_timeout", false);
       return;
-    case State::Open: heartbeat_due(now); return;
+    case State::Open: heartbeat_due(now, lateness); return;
     case State::Closing:
       // The peer did not finish the close handshake in time.
       has_connection_ = false;
@@ -311,7 +312,7 @@ void Supervisor::forget_attempts_if_stable(Instant now) {
   if (now.mono - opened_at_ >= config_.stable_after) backoff_.reset();
 }
 
-void Supervisor::heartbeat_due(Instant now) {
+void Supervisor::heartbeat_due(Instant now, Duration lateness) {
   if (config_.heartbeat == config::HeartbeatMode::Off) return;
   if (heartbeat_sent_ && last_rx_ >= *heartbeat_sent_) {
     // Something arrived after the heartbeat (not the matching pong in ping
@@ -320,6 +321,11 @@ void Supervisor::heartbeat_due(Instant now) {
     heartbeat_sent_.reset();
   }
   if (heartbeat_sent_) {
+    if (lateness > kLateWakeup && !late_recheck_done_) {
+      late_recheck_done_ = true;
+      arm(now.mono + kLateRecheck);
+      return;
+    }
     // Silence for interval + timeout: dead. A dead peer never answers a close
     // handshake, so send a best-effort close frame and abort at once.
     heartbeat_sent_.reset();
@@ -335,6 +341,7 @@ void Supervisor::heartbeat_due(Instant now) {
     return;
   }
   heartbeat_sent_ = now.mono;
+  late_recheck_done_ = false;
   if (config_.heartbeat == config::HeartbeatMode::Ping) {
     ping_payload_ = "wsheartd-" + std::to_string(++ping_counter_);
     fx_.send_ping(ping_payload_);

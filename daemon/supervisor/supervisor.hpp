@@ -92,6 +92,11 @@ class Supervisor {
  public:
   // How long a graceful close may take before the socket is aborted.
   static constexpr Duration kCloseTimeout = std::chrono::seconds(2);
+  // A timer that fires this late means the loop itself was stalled: frames
+  // may be waiting unread in the socket, so a heartbeat timeout is confirmed
+  // once more kLateRecheck later, after pending reads had their turn.
+  static constexpr Duration kLateWakeup = std::chrono::milliseconds(25);
+  static constexpr Duration kLateRecheck = std::chrono::milliseconds(10);
 
   Supervisor(config::UserConfig config, Effects& effects, std::uint64_t random_seed);
 
@@ -136,7 +141,7 @@ class Supervisor {
   void arm(TimePoint deadline);
   void disarm();
   void rearm_heartbeat(Instant now);
-  void heartbeat_due(Instant now);
+  void heartbeat_due(Instant now, Duration lateness);
   void forget_attempts_if_stable(Instant now);
   void on_open_flush();
 
@@ -156,6 +161,7 @@ class Supervisor {
   TimePoint opened_at_{};
   TimePoint last_rx_{};
   std::optional<TimePoint> heartbeat_sent_;
+  bool late_recheck_done_ = false;  // one recheck per heartbeat timeout
   std::string ping_payload_;  // payload of the outstanding ping (ping mode)
   std::uint64_t ping_counter_ = 0;
 

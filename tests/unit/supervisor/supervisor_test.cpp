@@ -161,6 +161,33 @@ TEST_F(SupervisorTest, HeartbeatExactlyAtIntervalOfSilenceAndDeadAtIntervalPlusT
   EXPECT_FALSE(sup.has_connection());
 }
 
+// A stalled event loop fires the timeout late, possibly with the peer's
+// frames still unread in the socket: confirm once after they had their turn.
+TEST_F(SupervisorTest, LateTimeoutIsRecheckedOnceSoUnreadFramesCount) {
+  open_connection();
+  run_to_timer();  // heartbeat at 5000, timeout due at 10000
+  fx.take();
+  clock.advance(5000ms + 300ms);  // the loop wakes 300 ms late
+  fire_if_due();
+  EXPECT_EQ(fx.take(), (Lines{"arm 10310"}));
+  EXPECT_EQ(sup.state(), State::Open);
+  sup.frame(clock.now(), FrameKind::Text, "HeartBeat");  // was waiting in the socket
+  run_to_timer();
+  EXPECT_EQ(sup.state(), State::Open);
+  EXPECT_EQ(fx.take(), (Lines{"arm 15300"}));
+}
+
+TEST_F(SupervisorTest, LateTimeoutWithNothingUnreadIsStillDead) {
+  open_connection();
+  run_to_timer();
+  fx.take();
+  clock.advance(5000ms + 300ms);
+  fire_if_due();
+  run_to_timer();
+  EXPECT_EQ(sup.state(), State::Backoff);
+  EXPECT_EQ(sup.stats().reason, "heartbeat_timeout");
+}
+
 TEST_F(SupervisorTest, HeartbeatReplyProvesLifeMeasuresRttAndIsNotRepublished) {
   open_connection();
   run_to_timer();
