@@ -26,10 +26,6 @@
 // differs from what was last emitted for that object. We build PropertiesChanged
 // ourselves (same wire format as sd-bus's) so it stays in order with the
 // message signals before it.
-// GCC 12 at -O2 reports a false -Wnull-dereference inside Asio's scheduler
-// (asio/detail/impl/scheduler.ipp, inlined into asio::post), system header or
-// not; a command-line -Wno- would come before the project's -W flags.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include "bus/bus_service.hpp"
 

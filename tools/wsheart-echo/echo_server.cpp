@@ -3,14 +3,8 @@
 // costs ~30 s and ~850 MB to compile, so keep it that way.
 #include "options.hpp"
 
-// GCC 12 -O2 reports -Wnull-dereference inside Asio's own epoll_reactor /
-// scheduler code (header-only Asio is compiled into this TU). SYSTEM include
-// dirs do not silence middle-end warnings, a location-based pragma does.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <websocketpp/config/asio.hpp>
 #include <websocketpp/server.hpp>
-#pragma GCC diagnostic pop
 
 #include <time.h>
 
