@@ -19,7 +19,10 @@ using supervisor::State;
 class Daemon::User final : public supervisor::Effects {
  public:
   User(Daemon& daemon, const config::UserConfig& config, std::uint64_t seed, HandshakeLimiter::Token token)
-      : daemon_(daemon), timer_(daemon.io_), sup_(config, *this, seed), token_(token) {}
+      : daemon_(daemon),
+        timer_(daemon.io_),
+        sup_(config, *this, seed, supervisor::Coalescing::On),
+        token_(token) {}
   ~User() override { timer_.cancel(); }
   User(const User&) = delete;
   User& operator=(const User&) = delete;

@@ -19,7 +19,7 @@ Backoff::Duration Backoff::cap(unsigned attempt) const {
   return Duration(static_cast<Duration::rep>(std::llround(ceiling)));
 }
 
-Backoff::Duration Backoff::next(std::mt19937_64& rng) {
+Backoff::Duration Backoff::next(Rng& rng) {
   const Duration ceiling = cap(attempts_);
   if (attempts_ < kAttemptCeiling) ++attempts_;
   if (jitter_ == config::Jitter::None) return ceiling;

@@ -11,7 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <optional>
 #include <random>
 #include <string>
@@ -61,6 +61,19 @@ struct Disconnect {
 
 enum class SendResult : std::uint8_t { Sent, Queued, Stopped };
 
+// Heartbeat timers may fire up to one quantum after their deadline, on a grid
+// shared by every user (multiples of the quantum on the monotonic clock), so
+// that thousands of idle connections wake the loop together instead of one by
+// one: on this class of machine a wake-up costs more than the heartbeat it
+// serves. Off (the default) fires at the exact deadline.
+enum class Coalescing : std::uint8_t { Off, On };
+// The quantum for a user's heartbeat timers: the largest power of two in ms
+// not above min(heartbeat_interval, heartbeat_timeout) / 128, at most 32 ms;
+// zero below 1 ms. It adds at most two quanta to the detection bound.
+Duration heartbeat_quantum(const config::UserConfig& config);
+// The first grid point (multiple of `quantum` since the clock's epoch) at or after `deadline`.
+TimePoint coalesce(TimePoint deadline, Duration quantum);
+
 // What the supervisor needs done. Called synchronously from its methods.
 class Effects {
  public:
@@ -98,7 +111,8 @@ class Supervisor {
   static constexpr Duration kLateWakeup = std::chrono::milliseconds(25);
   static constexpr Duration kLateRecheck = std::chrono::milliseconds(10);
 
-  Supervisor(config::UserConfig config, Effects& effects, std::uint64_t random_seed);
+  Supervisor(config::UserConfig config, Effects& effects, std::uint64_t random_seed,
+             Coalescing coalescing = Coalescing::Off);
 
   // Lifecycle.
   void start(Instant now);                          // stopped -> connecting ("started")
@@ -125,7 +139,10 @@ class Supervisor {
   const HistoryRing& history() const { return history_; }
   const config::UserConfig& config() const { return config_; }
   std::size_t queued() const { return queue_.size(); }
+  // The deadline the state machine waits for, and when its timer is set to
+  // fire (later by less than a quantum for coalesced heartbeat timers).
   std::optional<TimePoint> deadline() const { return deadline_; }
+  TimePoint fire_at() const { return fire_at_; }
   bool has_connection() const { return has_connection_; }
   unsigned backoff_attempts() const { return backoff_.attempts(); }
 
@@ -139,6 +156,7 @@ class Supervisor {
                    std::string_view reason, AfterClose after);
   void finish_close(Instant now);
   void arm(TimePoint deadline);
+  void arm_heartbeat(TimePoint deadline);  // coalesced when enabled
   void disarm();
   void rearm_heartbeat(Instant now);
   void heartbeat_due(Instant now, Duration lateness);
@@ -147,15 +165,18 @@ class Supervisor {
 
   config::UserConfig config_;
   Effects& fx_;
-  std::mt19937_64 rng_;
+  Coalescing coalescing_;
+  Duration quantum_{};
+  Rng rng_;
   Backoff backoff_;
   HistoryRing history_;
-  std::deque<std::string> queue_;
+  std::list<std::string> queue_;  // usually empty: a list allocates nothing then
   Stats stats_;
 
   bool has_connection_ = false;
   bool started_once_ = false;
   std::optional<TimePoint> deadline_;
+  TimePoint fire_at_{};
 
   // Open-state liveness.
   TimePoint opened_at_{};

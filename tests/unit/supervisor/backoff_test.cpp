@@ -23,7 +23,7 @@ TEST(Backoff, NonIntegerMultiplier) {
 
 TEST(Backoff, NoJitterIsThePlainExponential) {
   Backoff b(milliseconds(250), milliseconds(1000), 2.0, config::Jitter::None);
-  std::mt19937_64 rng(1);
+  Rng rng(1);
   EXPECT_EQ(b.next(rng), milliseconds(250));
   EXPECT_EQ(b.next(rng), milliseconds(500));
   EXPECT_EQ(b.next(rng), milliseconds(1000));
@@ -36,7 +36,7 @@ TEST(Backoff, NoJitterIsThePlainExponential) {
 // Full jitter: every draw within [0, cap(n)], and the draws really spread over
 // that range (not all at one end), including at the cap.
 TEST(Backoff, FullJitterStaysWithinBoundsAndSpreads) {
-  std::mt19937_64 rng(42);
+  Rng rng(42);
   for (unsigned attempt = 0; attempt < 12; ++attempt) {
     Backoff probe(milliseconds(1000), milliseconds(60000), 2.0, config::Jitter::Full);
     const auto cap = probe.cap(attempt);
@@ -58,7 +58,7 @@ TEST(Backoff, FullJitterStaysWithinBoundsAndSpreads) {
 
 TEST(Backoff, AttemptCounterSaturatesWithoutOverflow) {
   Backoff b(milliseconds(1), milliseconds(5), 10.0, config::Jitter::None);
-  std::mt19937_64 rng(3);
+  Rng rng(3);
   for (int i = 0; i < 5000; ++i) ASSERT_EQ(b.next(rng) <= milliseconds(5), true);
   EXPECT_EQ(b.next(rng), milliseconds(5));
   EXPECT_LE(b.attempts(), 1000U);

@@ -45,5 +45,20 @@ TEST(HistoryRing, ShrinkingDropsTheOldest) {
   EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{4, 5, 6}));
 }
 
+TEST(HistoryRing, ResizingAfterWrapKeepsOrder) {
+  HistoryRing ring(3);
+  for (std::uint64_t s = 1; s <= 5; ++s) ring.push(msg(s));  // wrapped: oldest is not at index 0
+  ring.set_capacity(5);
+  EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{3, 4, 5}));
+  for (std::uint64_t s = 6; s <= 9; ++s) ring.push(msg(s));
+  EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{5, 6, 7, 8, 9}));
+  EXPECT_EQ(seqs(ring.since(7)), (std::vector<std::uint64_t>{8, 9}));
+  ring.set_capacity(2);
+  EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{8, 9}));
+  ring.push(msg(10));
+  EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{9, 10}));
+  EXPECT_EQ(ring.since(9).front()->data, "m10");
+}
+
 }  // namespace
 }  // namespace wsheart::supervisor

@@ -623,6 +623,101 @@ TEST_F(SupervisorTest, EarlyTimerWakeupIsRearmed) {
   EXPECT_EQ(fx.take(), (Lines{"arm 5000"}));
 }
 
+// ---- timer coalescing --------------------------------------------------------
+
+TEST(TimerCoalescing, QuantumFollowsTheShortestPeriod) {
+  auto quantum = [](int interval_ms, int timeout_ms) {
+    auto c = make_config();
+    c.heartbeat_interval = milliseconds(interval_ms);
+    c.heartbeat_timeout = milliseconds(timeout_ms);
+    return std::chrono::duration_cast<milliseconds>(heartbeat_quantum(c)).count();
+  };
+  EXPECT_EQ(quantum(5000, 5000), 32);    // 39 ms allowed: the largest power of two, capped at 32
+  EXPECT_EQ(quantum(60000, 60000), 32);  // the cap
+  EXPECT_EQ(quantum(2000, 2000), 8);     // 15.6 ms allowed
+  EXPECT_EQ(quantum(1000, 3000), 4);     // the shorter one counts
+  EXPECT_EQ(quantum(5000, 640), 4);
+  EXPECT_EQ(quantum(128, 5000), 1);
+  EXPECT_EQ(quantum(100, 100), 0);       // short periods (tests) stay exact
+}
+
+TEST(TimerCoalescing, RoundsUpToTheGridNeverDown) {
+  const TimePoint base{std::chrono::hours(1000)};  // a multiple of 32 ms
+  EXPECT_EQ(coalesce(base, 32ms), base);
+  EXPECT_EQ(coalesce(base + std::chrono::nanoseconds(1), 32ms), base + 32ms);
+  EXPECT_EQ(coalesce(base + 31ms, 32ms), base + 32ms);
+  EXPECT_EQ(coalesce(base + 33ms, 32ms), base + 64ms);
+  EXPECT_EQ(coalesce(base + 5ms, Duration::zero()), base + 5ms);
+  EXPECT_EQ(coalesce(TimePoint{-Duration(5ms)}, 4ms), TimePoint{-Duration(4ms)});
+}
+
+// Users whose deadlines differ by less than a quantum wake up together; none
+// sends a heartbeat before interval of silence, and death comes within
+// interval + timeout + 2 quanta of the last inbound frame.
+TEST(TimerCoalescing, HeartbeatsOfManyUsersShareWakeUpsWithinTheBound) {
+  FakeClock clock;
+  Recorder a_fx(clock);
+  Recorder b_fx(clock);
+  Supervisor a(make_config(), a_fx, 1, Coalescing::On);
+  Supervisor b(make_config(), b_fx, 2, Coalescing::On);
+  auto open = [&](Supervisor& s, Recorder& fx) {
+    s.start(clock.now());
+    s.handshake_started(clock.now());
+    s.opened(clock.now());
+    fx.take();
+  };
+  clock.advance(3ms);
+  open(a, a_fx);  // last inbound frame at 3 ms
+  clock.advance(14ms);
+  open(b, b_fx);  // at 17 ms
+  EXPECT_EQ(a.deadline(), clock.now().mono - 14ms + 5000ms);
+  ASSERT_TRUE(a_fx.timer && b_fx.timer);
+  EXPECT_EQ(*a_fx.timer, *b_fx.timer);  // one wake-up for both
+  EXPECT_EQ(clock.since_base(*a_fx.timer).count(), 5024);
+  EXPECT_EQ(a.fire_at(), *a_fx.timer);
+
+  clock.advance(*a_fx.timer - clock.now().mono);
+  a.timer_fired(clock.now());
+  b.timer_fired(clock.now());
+  EXPECT_EQ(a_fx.take(), (Lines{"text HeartBeat", "arm 10048"}));  // deadline 10024
+  EXPECT_EQ(b_fx.take(), (Lines{"text HeartBeat", "arm 10048"}));
+
+  clock.advance(*a_fx.timer - clock.now().mono);
+  a.timer_fired(clock.now());  // on time at its fire time: no late recheck
+  EXPECT_EQ(a.state(), State::Backoff);
+  EXPECT_EQ(a.stats().reason, "heartbeat_timeout");
+  EXPECT_LE(clock.elapsed().count() - 3, 5000 + 5000 + 2 * 32);
+}
+
+TEST(TimerCoalescing, AReplyReArmsOnTheGridAndLateWakeUpsAreStillRechecked) {
+  FakeClock clock;
+  Recorder fx(clock);
+  Supervisor s(make_config(), fx, 1, Coalescing::On);
+  s.start(clock.now());
+  s.handshake_started(clock.now());
+  s.opened(clock.now());
+  EXPECT_EQ(fx.take().back(), "arm 5024");  // handshake timer exact (10000), heartbeat coalesced
+  clock.advance(5024ms);
+  s.timer_fired(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 10048"}));
+  clock.advance(7ms);
+  s.frame(clock.now(), FrameKind::Text, "HeartBeat");  // at 5031: next heartbeat due 10031
+  EXPECT_TRUE(fx.take().empty());  // same grid point (10048) as the timer already armed: kept
+  EXPECT_EQ(clock.since_base(*s.deadline()).count(), 10031);
+  EXPECT_EQ(clock.since_base(s.fire_at()).count(), 10048);
+  clock.advance(10048ms - 5031ms);
+  s.timer_fired(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"text HeartBeat", "arm 15072"}));  // timeout deadline 15048
+  // 40 ms after the fire time is a stalled loop, not coalescing: recheck once.
+  clock.advance(15072ms + 40ms - 10048ms);
+  s.timer_fired(clock.now());
+  EXPECT_EQ(fx.take(), (Lines{"arm 15122"}));  // the recheck is exact
+  EXPECT_EQ(s.state(), State::Open);
+  clock.advance(10ms);
+  s.timer_fired(clock.now());
+  EXPECT_EQ(s.state(), State::Backoff);
+}
+
 // Invariant sweep: random event sequences never break the core promises.
 TEST(SupervisorInvariants, RandomEventSequences) {
   FakeClock clock;
@@ -630,7 +725,9 @@ TEST(SupervisorInvariants, RandomEventSequences) {
     Recorder rec(clock);
     auto c = make_config();
     c.reconnect_jitter = config::Jitter::Full;
-    Supervisor s(c, rec, seed);
+    const Coalescing coalescing = seed % 2 == 0 ? Coalescing::On : Coalescing::Off;
+    const Duration quantum = coalescing == Coalescing::On ? heartbeat_quantum(c) : Duration::zero();
+    Supervisor s(c, rec, seed, coalescing);
     std::mt19937_64 rng(seed);
     std::uint64_t last_received = 0;
     for (int step = 0; step < 400; ++step) {
@@ -672,6 +769,12 @@ TEST(SupervisorInvariants, RandomEventSequences) {
       }
       if (st == State::Stopped) {
         ASSERT_FALSE(s.deadline().has_value());
+      }
+      // The timer fires on the deadline, or (coalesced) less than a quantum after it.
+      if (s.deadline() && rec.timer) {
+        ASSERT_EQ(*rec.timer, s.fire_at()) << "seed " << seed << " step " << step;
+        ASSERT_GE(s.fire_at(), *s.deadline());
+        ASSERT_LE(s.fire_at() - *s.deadline(), quantum);
       }
     }
   }
