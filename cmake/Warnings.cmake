@@ -11,11 +11,20 @@ if(WSHEART_WERROR)
   target_compile_options(wsheart_warnings INTERFACE -Werror)
 endif()
 
+# WSHEART_SANITIZE: OFF, ON or address (ASan + UBSan), thread (TSan). ASan and
+# TSan cannot be combined. -fno-sanitize-recover=all: the first UBSan report
+# aborts (ASan and TSan reports are fatal or counted by their *_OPTIONS).
 add_library(wsheart_sanitizers INTERFACE)
-if(WSHEART_SANITIZE)
+string(TOLOWER "${WSHEART_SANITIZE}" _wsheart_sanitize)
+if(_wsheart_sanitize MATCHES "^(on|yes|true|1|address)$")
   target_compile_options(wsheart_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(wsheart_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(_wsheart_sanitize STREQUAL "thread")
+  target_compile_options(wsheart_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(wsheart_sanitizers INTERFACE -fsanitize=thread)
+elseif(NOT _wsheart_sanitize MATCHES "^(off|no|false|0|)$")
+  message(FATAL_ERROR "WSHEART_SANITIZE=${WSHEART_SANITIZE}: expected OFF, ON (= address), address or thread")
 endif()
 
 # One target to link for "our code": warnings + sanitizers.
