@@ -16,7 +16,9 @@ can play several parts:
   /truncated            upgrade, send the first bytes of a text frame, then FIN
   /bad-utf8             upgrade, send a text frame that is not UTF-8
   /ping-flood/N         upgrade, send N pings as fast as the socket takes them,
-                        then the text "flood-done"; behaves like /echo meanwhile
+                        then the text "flood-done"; behaves like /echo meanwhile.
+                        Until all N pongs are read, also a "k<i>" ping at least
+                        every 20 ms (see Peer.keepalive)
   /huge-header          upgrade, send the header of a 100 MiB text frame, then
                         payload bytes until the client goes away
   /close/CODE           upgrade, send a close frame with CODE and reason "bye"
@@ -99,6 +101,28 @@ class Peer:
     def __init__(self, reader, writer):
         self.reader, self.writer = reader, writer
         self.pongs = 0
+        # ping-flood: the client's HeartBeat reaches us only after every pong
+        # it sent before, and on a busy machine reading 20,000 pongs here can
+        # take longer than the client's heartbeat timeout. Like a server that
+        # is alive but busy, we keep pinging ("k<i>", pongs not counted) at
+        # least every KEEPALIVE seconds until all flood pongs are read, from
+        # the read loop itself so a long stretch of buffered pongs cannot
+        # starve it. A client that did not take pings as proof of life would
+        # still time out.
+        self.keepalive_until = None  # flood pong count to keep alive for
+        self.keepalives = 0
+        self.last_keepalive = 0.0
+
+    KEEPALIVE = 0.02
+
+    def keepalive(self):
+        if self.keepalive_until is None or self.pongs >= self.keepalive_until:
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self.last_keepalive >= self.KEEPALIVE:
+            self.last_keepalive = now
+            self.keepalives += 1
+            self.writer.write(frame(0x9, b"k%d" % self.keepalives))
 
     async def serve(self):
         try:
@@ -116,13 +140,15 @@ class Peer:
                 if op == 0x9:
                     self.writer.write(frame(0xA, data))
                 elif op == 0xA:
-                    self.pongs += 1
+                    if not data.startswith(b"k"):
+                        self.pongs += 1
                 elif op == 0x1:
                     text = data.decode("utf-8", "replace")
                     if text == "HeartBeat":
                         self.writer.write(frame(0x1, b"HeartBeat"))
                     elif text.startswith("echo:"):
                         self.writer.write(frame(0x1, data[5:]))
+                self.keepalive()
                 await self.writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             return
@@ -229,6 +255,7 @@ async def handle(reader, writer):
             return
         if mode == "ping-flood":
             count = int(parts[1]) if len(parts) > 1 else 10000
+            peer.keepalive_until = count
             task = asyncio.ensure_future(peer.serve())
             for i in range(count):
                 writer.write(frame(0x9, b"p%d" % i))
@@ -238,10 +265,12 @@ async def handle(reader, writer):
             await writer.drain()
             log("flood-sent", count)
             # The client answers every ping; report how many pongs came back.
-            for _ in range(400):
+            # Meanwhile keep pinging, also when no pong is waiting to be read.
+            for _ in range(1000):
                 if peer.pongs >= count or task.done():
                     break
-                await asyncio.sleep(0.025)
+                peer.keepalive()
+                await asyncio.sleep(0.01)
             log("pongs", peer.pongs)
             await task
             return
