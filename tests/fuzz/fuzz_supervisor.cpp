@@ -20,7 +20,10 @@
 //    fires timers on time, no deadline is later than the documented bounds
 //    (open: last inbound frame + interval + timeout; closing: 2 s;
 //    connecting: handshake slot + connect_timeout; backoff: the larger of
-//    reconnect_max and fatal_backoff).
+//    reconnect_max and fatal_backoff);
+//  - with timer coalescing (chosen by the input): a timer fires at its
+//    deadline or less than a quantum after it, and while open the death of
+//    a silent peer comes at most two quanta after interval + timeout.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <chrono>
@@ -128,6 +131,7 @@ struct Model {
   std::optional<TimePoint> slot_granted;   // handshake_started while connecting
   bool in_timer = false;                   // inside timer_fired
   bool punctual = true;                    // every timer so far fired exactly when due
+  Coalescing coalescing = Coalescing::Off;
   std::uint64_t last_seq = 0;
   std::string last_ping;
   std::optional<config::UserConfig> attempt_config;  // the config the live attempt was made with
@@ -205,14 +209,18 @@ void Recorder::message(const Message& message) {
 void check_bounds(const Model& m, const Supervisor& s) {
   if (!m.punctual || !s.deadline()) return;
   const TimePoint d = *s.deadline();
+  const Duration quantum = m.coalescing == Coalescing::On ? heartbeat_quantum(*m.cfg) : Duration::zero();
   const auto late_by = [&](TimePoint bound) {
     return static_cast<long long>(std::chrono::duration_cast<milliseconds>(d - bound).count());
   };
   const config::UserConfig& c = *m.cfg;
   switch (s.state()) {
     case State::Open: {
-      const TimePoint bound = m.last_rx + c.heartbeat_interval + c.heartbeat_timeout;
+      // The heartbeat itself may go out up to a quantum late, and its timeout
+      // timer fire up to another.
+      const TimePoint bound = m.last_rx + c.heartbeat_interval + c.heartbeat_timeout + quantum;
       FUZZ_CHECK(d <= bound, "open: deadline %lld ms after last inbound frame + interval + timeout", late_by(bound));
+      FUZZ_CHECK(s.fire_at() <= bound + quantum, "open: timer fires after interval + timeout + two quanta");
       break;
     }
     case State::Closing: {
@@ -261,7 +269,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config::UserConfig current = first;
   Model m;
   Recorder rec(m);
-  Supervisor s(first, rec, in.ConsumeIntegral<std::uint64_t>());
+  m.coalescing = in.ConsumeBool() ? Coalescing::On : Coalescing::Off;
+  Supervisor s(first, rec, in.ConsumeIntegral<std::uint64_t>(), m.coalescing);
   m.sup = &s;
   m.cfg = &s.config();
 
@@ -363,7 +372,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(s.deadline().has_value(), "open with a heartbeat but no deadline: a dead peer would never be noticed");
     }
     if (st == State::Stopped) FUZZ_CHECK(!s.deadline().has_value(), "a deadline while stopped");
-    FUZZ_CHECK(m.timer == s.deadline(), "the effects' timer is not the supervisor's deadline");
+    if (s.deadline()) {
+      FUZZ_CHECK(m.timer == s.fire_at(), "the effects' timer is not the supervisor's fire time");
+      const Duration quantum = m.coalescing == Coalescing::On ? heartbeat_quantum(*m.cfg) : Duration::zero();
+      FUZZ_CHECK(s.fire_at() >= *s.deadline() && s.fire_at() - *s.deadline() <= quantum,
+                 "the timer fires before its deadline or a quantum after it");
+    } else {
+      FUZZ_CHECK(!m.timer.has_value(), "the effects' timer is armed without a deadline");
+    }
     check_bounds(m, s);
     last = now_stats;
   }
