@@ -22,6 +22,15 @@ if(_wsheart_sanitize MATCHES "^(on|yes|true|1|address)$")
   target_link_options(wsheart_sanitizers INTERFACE -fsanitize=address,undefined)
 elseif(_wsheart_sanitize STREQUAL "thread")
   target_compile_options(wsheart_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  # g++ 12 warns (-Wtsan) that TSan does not model std::atomic_thread_fence,
+  # which Asio's std_fenced_block uses around every handler call. TSan may
+  # then see too little ordering (a false report), never too much; the
+  # hand-over from the resolver thread also goes through the scheduler's
+  # mutex, which TSan does see. Asio stays as it ships rather than being
+  # built with ASIO_DISABLE_FENCED_BLOCK for the test.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(wsheart_sanitizers INTERFACE -Wno-tsan)
+  endif()
   target_link_options(wsheart_sanitizers INTERFACE -fsanitize=thread)
 elseif(NOT _wsheart_sanitize MATCHES "^(off|no|false|0|)$")
   message(FATAL_ERROR "WSHEART_SANITIZE=${WSHEART_SANITIZE}: expected OFF, ON (= address), address or thread")
