@@ -1,4 +1,5 @@
-// The org.wsheartd1 service on sdbus-c++ 1.2 (the v1 API).
+// The org.wsheartd1 service: sdbus-c++ 1.2 (the v1 API) for the connection
+// and the manager object, raw sd-bus for the user objects and every signal.
 //
 // Event loop: the daemon's asio::io_context drives the bus connection on its
 // own thread. sdbus-c++ 1.2 exposes sd-bus's poll data (IConnection::
@@ -12,6 +13,16 @@
 // output queued or input buffered outside that cycle (signals emitted from
 // WebSocket events, synchronous calls such as RequestName) posts one "pump" per
 // loop turn.
+//
+// User objects: ONE registration serves every user. A fallback vtable on
+// kUserPathPrefix (a static sd_bus_vtable, the org.wsheartd1.User interface of
+// org.wsheartd1.xml with sdbus-c++'s member order and flags, so introspection
+// is unchanged), a find callback that maps an object path to the user, and a
+// node enumerator that lists the users for Introspect and GetManagedObjects.
+// A per-user sdbus-c++ object cost ~7 KB (its maps of std::function callbacks,
+// its own vtable, and sd-bus's per-member hashmap entries) and a third of
+// start-up at 10,000 users; a user is now a UserEntry of a few hundred bytes.
+// The callbacks run inside processPendingRequest(), on the loop thread.
 //
 // Outgoing signals (messages, StateChanged, PropertiesChanged) go through one
 // ordered outbox. While sd-bus can write, a signal is handed to it at once;
@@ -39,7 +50,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <new>
 #include <unordered_map>
 #include <utility>
@@ -57,36 +67,53 @@ namespace wsheart::bus {
 namespace {
 
 constexpr const char* kErrorFailed = "org.freedesktop.DBus.Error.Failed";
+constexpr const char* kPropertiesInterface = "org.freedesktop.DBus.Properties";
+constexpr const char* kPropertiesChanged = "PropertiesChanged";
 constexpr std::uint64_t kNoTimeout = UINT64_MAX;
 constexpr auto kFlushBudget = std::chrono::seconds(2);
 // Signals waiting for the socket (about 30 MiB of small messages at most).
 constexpr std::size_t kOutboxLimit = 65536;
 
-// sdbus-c++ 1.2 takes names as const std::string&; building them once keeps
-// heap allocations off the per-message path.
-struct Names {
-  std::string user_interface{kUserInterface};
-  std::string manager_interface{kManagerInterface};
-  std::string message_received{"MessageReceived"};
-  std::string binary_received{"BinaryMessageReceived"};
-  std::string state_changed{"StateChanged"};
-  std::string properties_interface{"org.freedesktop.DBus.Properties"};
-  std::string properties_changed{"PropertiesChanged"};
+struct MessageUnref {
+  void operator()(sd_bus_message* m) const noexcept { sd_bus_message_unref(m); }
+};
+using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
+
+struct SlotUnref {
+  void operator()(sd_bus_slot* s) const noexcept { sd_bus_slot_unref(s); }
+};
+using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
+
+struct CredsUnref {
+  void operator()(sd_bus_creds* c) const noexcept { sd_bus_creds_unref(c); }
 };
 
-// sdbus-c++ 1.2 serialises std::vector<uint8_t> one byte per call. For "ay" we
-// append the whole array with sd_bus_message_append_array on the underlying
-// message. Forming a pointer to the protected member through a derived class
-// is ordinary C++ ([class.protected]); the class is never instantiated.
+struct Free {
+  void operator()(void* p) const noexcept { std::free(p); }
+};
+
+// A failed sd-bus call as the sdbus::Error sdbus-c++ would have thrown.
+void check(int r, const char* what) {
+  if (r < 0) throw sdbus::createError(-r, what);
+}
+
+// sdbus-c++ 1.2 keeps the sd_bus_message of its Message wrappers protected.
+// Forming a pointer to the protected member through a derived class is
+// ordinary C++ ([class.protected]); the class is never instantiated.
 struct RawMessage : sdbus::Message {
-  static sd_bus_message* get(sdbus::Message& message) {
+  static sd_bus_message* get(const sdbus::Message& message) {
     return static_cast<sd_bus_message*>(message.*(&RawMessage::msg_));
   }
 };
 
-void append_bytes(sdbus::Message& message, const std::string& bytes) {
-  int r = sd_bus_message_append_array(RawMessage::get(message), 'y', bytes.data(), bytes.size());
-  if (r < 0) throw sdbus::createError(-r, "Failed to append byte array");
+MessagePtr new_signal(sd_bus* bus, const char* path, const char* interface, const char* member) {
+  sd_bus_message* m = nullptr;
+  check(sd_bus_message_new_signal(bus, &m, path, interface, member), "Failed to create a signal");
+  return MessagePtr(m);
+}
+
+void append_bytes(sd_bus_message* m, const std::string& bytes) {
+  check(sd_bus_message_append_array(m, 'y', bytes.data(), bytes.size()), "Failed to append byte array");
 }
 
 // True when every byte is 0x01..0x7f: valid UTF-8 without NUL, a valid D-Bus
@@ -114,18 +141,54 @@ bool plain_ascii(const std::string& text) {
 // messages); plain ASCII needs no check, so it is copied straight into the
 // message. Anything else takes sd-bus's checked path (invalid UTF-8 throws,
 // and the message is dropped and counted, as before).
-void append_text(sdbus::Message& message, const std::string& text) {
+void append_text(sd_bus_message* m, const std::string& text) {
   if (!plain_ascii(text)) {
-    message << text;
+    check(sd_bus_message_append_basic(m, 's', text.c_str()), "Failed to serialize a string value");
     return;
   }
   char* space = nullptr;
-  int r = sd_bus_message_append_string_space(RawMessage::get(message), text.size(), &space);
-  if (r < 0) throw sdbus::createError(-r, "Failed to append a string");
+  check(sd_bus_message_append_string_space(m, text.size(), &space), "Failed to append a string");
   if (!text.empty()) std::memcpy(space, text.data(), text.size());
 }
 
 std::string state_word(supervisor::State state) { return std::string(supervisor::to_string(state)); }
+
+// A property value, appended inside the variant sd-bus (or we) opened, and
+// the D-Bus type it has.
+int append_value(sd_bus_message* m, const std::string& v) { return sd_bus_message_append_basic(m, 's', v.c_str()); }
+int append_value(sd_bus_message* m, std::uint64_t v) { return sd_bus_message_append_basic(m, 't', &v); }
+int append_value(sd_bus_message* m, std::uint32_t v) { return sd_bus_message_append_basic(m, 'u', &v); }
+int append_value(sd_bus_message* m, supervisor::State v) { return append_value(m, state_word(v)); }
+constexpr const char* signature_of(const std::string& /*v*/) { return "s"; }
+constexpr const char* signature_of(std::uint64_t /*v*/) { return "t"; }
+constexpr const char* signature_of(std::uint32_t /*v*/) { return "u"; }
+constexpr const char* signature_of(supervisor::State /*v*/) { return "s"; }
+
+// One {sv} entry of a PropertiesChanged dictionary.
+template <typename T>
+void append_entry(sd_bus_message* m, const char* name, const T& value) {
+  check(sd_bus_message_open_container(m, 'e', "sv"), "Failed to open a dictionary entry");
+  check(sd_bus_message_append_basic(m, 's', name), "Failed to append a property name");
+  check(sd_bus_message_open_container(m, 'v', signature_of(value)), "Failed to open a variant");
+  check(append_value(m, value), "Failed to append a property value");
+  check(sd_bus_message_close_container(m), "Failed to close a variant");
+  check(sd_bus_message_close_container(m), "Failed to close a dictionary entry");
+}
+
+// PropertiesChanged(s interface, a{sv} changed, as invalidated): `fill`
+// appends the changed entries (in name order, as sdbus-c++'s std::map did).
+template <typename Fill>
+MessagePtr properties_changed(sd_bus* bus, const char* path, const char* interface, Fill&& fill) {
+  MessagePtr signal = new_signal(bus, path, kPropertiesInterface, kPropertiesChanged);
+  sd_bus_message* m = signal.get();
+  check(sd_bus_message_append_basic(m, 's', interface), "Failed to append the interface");
+  check(sd_bus_message_open_container(m, 'a', "{sv}"), "Failed to open the changed properties");
+  fill(m);
+  check(sd_bus_message_close_container(m), "Failed to close the changed properties");
+  check(sd_bus_message_open_container(m, 'a', "s"), "Failed to open the invalidated properties");
+  check(sd_bus_message_close_container(m), "Failed to close the invalidated properties");
+  return signal;
+}
 
 sdbus::Error no_such_user(const std::string& id) {
   return sdbus::Error(kErrorNoSuchUser, "no such user: " + id);
@@ -144,6 +207,42 @@ auto guarded(F&& body) -> decltype(body()) {
   }
 }
 
+// The same for the raw sd-bus callbacks: no exception may cross into C. The
+// error goes into `error` (sd-bus replies with it) and a negative errno is
+// returned, as sd-bus expects.
+template <typename F>
+int answer(sd_bus_error* error, F&& body) noexcept {
+  try {
+    return guarded(body);
+  } catch (const sdbus::Error& e) {
+    return sd_bus_error_set(error, e.getName().c_str(), e.getMessage().c_str());
+  } catch (...) {
+    return sd_bus_error_set(error, kErrorFailed, "internal error");
+  }
+}
+
+// The caller's uid as the bus daemon reports it (what sdbus-c++'s
+// Message::getCredsUid() asks for).
+uid_t caller_uid(sd_bus_message* call) {
+  sd_bus_creds* raw = nullptr;
+  int r = sd_bus_query_sender_creds(call, SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT, &raw);
+  std::unique_ptr<sd_bus_creds, CredsUnref> creds(raw);
+  uid_t uid = static_cast<uid_t>(-1);
+  if (r >= 0) r = sd_bus_creds_get_uid(creds.get(), &uid);
+  if (r < 0) {
+    throw sdbus::Error(kErrorAccessDenied, "cannot determine the caller's credentials: " +
+                                               sdbus::createError(-r, "Failed to get bus creds").getMessage());
+  }
+  return uid;
+}
+
+// True when `prefix` is `path` or one of its ancestors ("/" included).
+bool encloses(const char* prefix, const char* path) {
+  const std::size_t n = std::strlen(prefix);
+  if (std::strncmp(path, prefix, n) != 0) return false;
+  return path[n] == '\0' || path[n] == '/' || (n == 1 && prefix[0] == '/');
+}
+
 }  // namespace
 
 std::string user_object_path(const std::string& id) {
@@ -159,6 +258,8 @@ class BusService::Impl {
  public:
   Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options);
   ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   void add_user(const std::string& id);
   void remove_user(const std::string& id);
@@ -214,67 +315,13 @@ class BusService::Impl {
     Impl& impl_;
   };
 
-  class UserObject final
-      : public sdbus::AdaptorInterfaces<org::wsheartd1::User_adaptor, sdbus::ManagedObject_adaptor,
-                                        sdbus::Properties_adaptor> {
-   public:
-    UserObject(sdbus::IConnection& connection, Impl& impl, const std::string& id)
-        : AdaptorInterfaces(connection, user_object_path(id)),
-          impl_(impl),
-          id_(std::make_shared<const std::string>(id)) {
-      last_.id = id;
-      registerAdaptor();
-    }
-    ~UserObject() {
-      try {
-        unregisterAdaptor();
-      } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do in a destructor
-      }
-    }
-    UserObject(const UserObject&) = delete;
-    UserObject& operator=(const UserObject&) = delete;
-
-    sdbus::IObject& object() { return getObject(); }
-    const std::string& id() const { return *id_; }
-    const std::shared_ptr<const std::string>& shared_id() const { return id_; }
-
-    UserSnapshot last_;   // what PropertiesChanged last announced
-    bool dirty_ = false;  // queued for the next flush
-    bool counters_dirty_ = false;  // queued for the next counter flush
-
-   private:
-    bool Send(const std::string& text) override {
-      return guarded([&] { return impl_.on_send(*this, text); });
-    }
-    void Reconnect() override {
-      guarded([&] { impl_.on_reconnect(*this); });
-    }
-    std::vector<sdbus::Struct<uint64_t, uint64_t, std::string>> RecentMessages(const uint64_t& since_seq) override {
-      return guarded([&] { return impl_.on_recent(*this, since_seq); });
-    }
-
-    std::string Id() override { return *id_; }
-    std::string Url() override { return snap().url; }
-    std::string State() override { return state_word(snap().state); }
-    std::string StateReason() override { return snap().reason; }
-    uint64_t StateSince() override { return snap().state_since_usec; }
-    uint64_t RoundTripUsec() override { return snap().rtt_usec; }
-    uint32_t Reconnects() override { return snap().reconnects; }
-    uint64_t MessagesReceived() override { return snap().received; }
-    uint64_t MessagesSent() override { return snap().sent; }
-    uint64_t MessagesDropped() override { return snap().dropped; }
-    uint64_t LastMessageAt() override { return snap().last_message_usec; }
-
-    const UserSnapshot& snap() {
-      auto fresh = guarded([&] { return impl_.backend_.snapshot(*id_); });
-      if (!fresh) throw no_such_user(*id_);
-      scratch_ = std::move(*fresh);
-      return scratch_;
-    }
-
-    Impl& impl_;
-    std::shared_ptr<const std::string> id_;  // shared with queued signals, for drop accounting
-    UserSnapshot scratch_;
+  // All the bus keeps per user. The object itself is served by kUserVtable.
+  struct UserEntry {
+    std::string path;                       // user_object_path(id), once: every signal needs it
+    std::shared_ptr<const std::string> id;  // shared with queued signals, for drop accounting
+    UserSnapshot last;                      // what PropertiesChanged last announced
+    bool dirty = false;                     // queued for the next flush
+    bool counters_dirty = false;            // queued for the next counter flush
   };
 
   struct Subscriber {
@@ -282,18 +329,41 @@ class BusService::Impl {
   };
 
   struct Outgoing {
-    sdbus::Signal signal;
+    MessagePtr signal;
     std::shared_ptr<const std::string> user;  // counted as dropped if it cannot be sent; null: not a message
   };
+
+  // ---- the user objects: sd-bus callbacks ---------------------------------
+  // The slots' userdata is this Impl; a method or property callback gets the
+  // UserEntry that find_user() returned and reaches the Impl through the slot
+  // sd-bus is dispatching (sd_bus_get_current_slot).
+  static const sd_bus_vtable kUserVtable[];
+  static int find_user(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
+                       sd_bus_error* error) noexcept;
+  static int enumerate_users(sd_bus* bus, const char* prefix, void* userdata, char*** nodes,
+                             sd_bus_error* error) noexcept;
+  static int user_root_call(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int get_id(sd_bus* bus, const char* path, const char* interface, const char* property,
+                    sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+  template <auto Field>
+  static int get_field(sd_bus* bus, const char* path, const char* interface, const char* property,
+                       sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+  static Impl& dispatching(sd_bus* bus);
+  UserEntry* user_at(const char* path);
+  void register_user_tree();
+  void unregister_user_tree();
 
   // ---- method bodies -----------------------------------------------------
   void on_reload(sdbus::IObject& object);
   void on_subscribe(sdbus::IObject& object);
   void on_unsubscribe(sdbus::IObject& object);
-  bool on_send(UserObject& user, const std::string& text);
-  void on_reconnect(UserObject& user);
-  std::vector<sdbus::Struct<uint64_t, uint64_t, std::string>> on_recent(UserObject& user, std::uint64_t since);
-  void check_user_access(UserObject& user);
+  bool on_send(const UserEntry& user, sd_bus_message* call, std::string text);
+  void on_reconnect(const UserEntry& user, sd_bus_message* call);
+  void on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since);
+  void check_user_access(const UserEntry& user, sd_bus_message* call);
   static uid_t caller_uid(const sdbus::IObject& object);
   std::uint32_t user_count() const { return static_cast<std::uint32_t>(users_.size()); }
 
@@ -306,10 +376,10 @@ class BusService::Impl {
   void schedule_flush();
   void flush_counters();
   void flush_properties();
-  void flush_user(UserObject& user);
+  void flush_user(UserEntry& user);
   void connection_lost(const std::string& why);
   void name_owner_changed(sdbus::Message& message);
-  void enqueue(sdbus::Signal&& signal, const std::shared_ptr<const std::string>& user);
+  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user);
   bool sd_bus_has_output() const;
   void drain_outbox();
   void drop_outbox();
@@ -318,16 +388,23 @@ class BusService::Impl {
   Backend& backend_;
   const Logger& log_;
   BusOptions options_;
-  Names names_;
 
   // Handlers posted to the loop hold a weak_ptr to this token and do nothing
   // once it is gone, so the service can be destroyed with work still queued.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 
   std::unique_ptr<sdbus::IConnection> conn_;
+  sd_bus* raw_bus_ = nullptr;  // conn_'s sd_bus (not owned)
   sdbus::Slot owner_watch_;
   std::unique_ptr<ManagerObject> manager_;
-  std::unordered_map<std::string, std::unique_ptr<UserObject>> users_;
+  // The user tree's registrations, present while there is at least one user
+  // (with none, the tree looks exactly as it did with per-user objects).
+  SlotPtr user_vtable_;
+  SlotPtr user_enumerator_;
+  SlotPtr user_root_;
+  // Node-based: entries stay put when the table grows, so UserEntry* is
+  // stable until the user is removed.
+  std::unordered_map<std::string, UserEntry> users_;
   std::unordered_map<std::string, Subscriber> subscribers_;  // unique bus name -> credentials
   std::deque<Outgoing> outbox_;
 
@@ -340,20 +417,192 @@ class BusService::Impl {
   bool in_pump_ = false;
   bool broken_ = false;
 
-  std::vector<UserObject*> dirty_users_;
+  std::vector<UserEntry*> dirty_users_;
   bool manager_dirty_ = false;
   bool flush_posted_ = false;
   // Message counters are announced on their own, slower clock: a steady
   // stream of messages must not add one PropertiesChanged per message.
-  std::vector<UserObject*> counter_users_;
+  std::vector<UserEntry*> counter_users_;
   asio::steady_timer counter_timer_;
   bool counter_timer_armed_ = false;
   std::uint32_t last_user_count_ = 0;
   std::uint32_t last_open_count_ = 0;
 
   bool name_owned_ = false;
-  sd_bus* raw_bus_ = nullptr;  // conn_'s sd_bus (not owned), learnt from the first signal
 };
+
+// ---- the org.wsheartd1.User vtable -----------------------------------------------
+
+// As org.wsheartd1.xml declares it, in the order and with the flags sdbus-c++
+// 1.2 used (members sorted by name: methods, signals, properties), so that
+// Introspect answers byte for byte as before. Methods are UNPRIVILEGED: on the
+// system bus sd-bus would otherwise demand CAP_SYS_ADMIN; access is ours to
+// check (check_user_access). Properties: EMITS_CHANGE unless the XML says
+// "const" (Id) or "false" (RoundTripUsec).
+const sd_bus_vtable BusService::Impl::kUserVtable[] = {
+    SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_METHOD_WITH_NAMES("RecentMessages", "t", SD_BUS_PARAM(since_seq), "a(tts)", SD_BUS_PARAM(messages),
+                             &Impl::method_recent, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Send", "s", SD_BUS_PARAM(text), "b", SD_BUS_PARAM(queued), &Impl::method_send,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_NAMES("BinaryMessageReceived", "tay", SD_BUS_PARAM(seq) SD_BUS_PARAM(data), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "ts", SD_BUS_PARAM(seq) SD_BUS_PARAM(text), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("StateChanged", "sss", SD_BUS_PARAM(old) SD_BUS_PARAM(new) SD_BUS_PARAM(reason), 0),
+    SD_BUS_PROPERTY("Id", "s", &Impl::get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("LastMessageAt", "t", &Impl::get_field<&UserSnapshot::last_message_usec>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesDropped", "t", &Impl::get_field<&UserSnapshot::dropped>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesReceived", "t", &Impl::get_field<&UserSnapshot::received>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesSent", "t", &Impl::get_field<&UserSnapshot::sent>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Reconnects", "u", &Impl::get_field<&UserSnapshot::reconnects>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("RoundTripUsec", "t", &Impl::get_field<&UserSnapshot::rtt_usec>, 0, 0),
+    SD_BUS_PROPERTY("State", "s", &Impl::get_field<&UserSnapshot::state>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StateReason", "s", &Impl::get_field<&UserSnapshot::reason>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StateSince", "t", &Impl::get_field<&UserSnapshot::state_since_usec>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Url", "s", &Impl::get_field<&UserSnapshot::url>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_VTABLE_END,
+};
+
+BusService::Impl& BusService::Impl::dispatching(sd_bus* bus) {
+  return *static_cast<Impl*>(sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus)));
+}
+
+// The user behind an object path, or null. Only the canonical spelling of a
+// user's path counts (sd_bus_path_decode also accepts e.g. "_61lice" for
+// "alice", and ignores a deeper "/x"): exactly the paths that had an object.
+BusService::Impl::UserEntry* BusService::Impl::user_at(const char* path) {
+  char* raw = nullptr;
+  if (sd_bus_path_decode(path, kUserPathPrefix, &raw) <= 0 || raw == nullptr) return nullptr;
+  std::unique_ptr<char, Free> id(raw);
+  auto it = users_.find(id.get());
+  if (it == users_.end() || it->second.path != path) return nullptr;
+  return &it->second;
+}
+
+int BusService::Impl::find_user(sd_bus* /*bus*/, const char* path, const char* /*interface*/, void* userdata,
+                                void** found, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    UserEntry* user = static_cast<Impl*>(userdata)->user_at(path);
+    if (user == nullptr) return 0;
+    *found = user;
+    return 1;
+  });
+}
+
+int BusService::Impl::enumerate_users(sd_bus* /*bus*/, const char* prefix, void* userdata, char*** nodes,
+                                      sd_bus_error* /*error*/) noexcept {
+  const Impl& impl = *static_cast<const Impl*>(userdata);
+  *nodes = nullptr;
+  // Asked for the children of a user (introspecting it): users have none.
+  if (!encloses(prefix, kUserPathPrefix) || impl.users_.empty()) return 0;
+  // sd-bus takes the array and its strings and releases them with free():
+  // C allocation on purpose.
+  auto* list = static_cast<char**>(std::calloc(impl.users_.size() + 1, sizeof(char*)));
+  if (list == nullptr) return -ENOMEM;
+  std::size_t n = 0;
+  for (const auto& entry : impl.users_) {
+    list[n] = ::strdup(entry.second.path.c_str());
+    if (list[n] == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) std::free(list[i]);
+      std::free(list);
+      return -ENOMEM;
+    }
+    ++n;
+  }
+  *nodes = list;
+  return 0;
+}
+
+// The enumerator makes sd-bus treat kUserPathPrefix itself as an object, so a
+// call there would get UnknownMethod; before, it was no object at all. Only
+// Introspect (which lists the users) is let through.
+int BusService::Impl::user_root_call(sd_bus_message* call, void* /*userdata*/, sd_bus_error* error) noexcept {
+  if (sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Introspectable", "Introspect") > 0) return 0;
+  return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'.", sd_bus_message_get_path(call));
+}
+
+// A method replies itself and returns 1 ("handled"); sd-bus would otherwise
+// go on looking for the member.
+int BusService::Impl::method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    const char* text = nullptr;
+    check(sd_bus_message_read_basic(call, 's', &text), "Failed to read the text");
+    const bool queued = dispatching(sd_bus_message_get_bus(call))
+                            .on_send(*static_cast<const UserEntry*>(userdata), call, text);
+    const int r = sd_bus_reply_method_return(call, "b", static_cast<int>(queued));
+    return r < 0 ? r : 1;
+  });
+}
+
+int BusService::Impl::method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    dispatching(sd_bus_message_get_bus(call)).on_reconnect(*static_cast<const UserEntry*>(userdata), call);
+    const int r = sd_bus_reply_method_return(call, nullptr);
+    return r < 0 ? r : 1;
+  });
+}
+
+int BusService::Impl::method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    std::uint64_t since = 0;
+    check(sd_bus_message_read_basic(call, 't', &since), "Failed to read since_seq");
+    dispatching(sd_bus_message_get_bus(call)).on_recent(*static_cast<const UserEntry*>(userdata), call, since);
+    return 1;
+  });
+}
+
+// Id is the object's own (as before): it answers even when the core no
+// longer knows the user.
+int BusService::Impl::get_id(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
+                             const char* /*property*/, sd_bus_message* reply, void* userdata,
+                             sd_bus_error* error) noexcept {
+  return answer(error, [&] { return append_value(reply, *static_cast<const UserEntry*>(userdata)->id); });
+}
+
+// Every other property is read from a fresh snapshot, once per property (as
+// sdbus-c++'s getters did).
+template <auto Field>
+int BusService::Impl::get_field(sd_bus* bus, const char* /*path*/, const char* /*interface*/,
+                                const char* /*property*/, sd_bus_message* reply, void* userdata,
+                                sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    const auto& user = *static_cast<const UserEntry*>(userdata);
+    std::optional<UserSnapshot> snap = dispatching(bus).backend_.snapshot(*user.id);
+    if (!snap) throw no_such_user(*user.id);
+    return append_value(reply, (*snap).*Field);
+  });
+}
+
+void BusService::Impl::register_user_tree() {
+  sd_bus_slot* slot = nullptr;
+  int r = sd_bus_add_fallback_vtable(raw_bus_, &slot, kUserPathPrefix, kUserInterface, kUserVtable,
+                                     &Impl::find_user, this);
+  check(r, "Failed to register the user objects");
+  user_vtable_.reset(slot);
+  slot = nullptr;
+  r = sd_bus_add_node_enumerator(raw_bus_, &slot, kUserPathPrefix, &Impl::enumerate_users, this);
+  if (r < 0) unregister_user_tree();
+  check(r, "Failed to register the user enumerator");
+  user_enumerator_.reset(slot);
+  slot = nullptr;
+  r = sd_bus_add_object(raw_bus_, &slot, kUserPathPrefix, &Impl::user_root_call, this);
+  if (r < 0) unregister_user_tree();
+  check(r, "Failed to register the user tree's root");
+  user_root_.reset(slot);
+}
+
+void BusService::Impl::unregister_user_tree() {
+  user_root_.reset();
+  user_enumerator_.reset();
+  user_vtable_.reset();
+}
 
 // ---- construction ----------------------------------------------------------
 
@@ -380,6 +629,11 @@ BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log
         "interface='org.freedesktop.DBus',member='NameOwnerChanged'",
         [this](sdbus::Message& message) { name_owner_changed(message); });
     manager_ = std::make_unique<ManagerObject>(*conn_, *this);
+    // sdbus-c++ 1.2 does not hand out its sd_bus, but every message it
+    // creates knows it. This one is never sent.
+    sdbus::Signal probe = manager_->object().createSignal(kPropertiesInterface, kPropertiesChanged);
+    raw_bus_ = sd_bus_message_get_bus(RawMessage::get(probe));
+    if (raw_bus_ == nullptr) throw BusUnavailable("cannot reach the sd-bus connection");
   } catch (const sdbus::Error& e) {
     throw BusUnavailable(e.getMessage());
   }
@@ -393,7 +647,9 @@ BusService::Impl::~Impl() {
   descriptor_.close(ignored);
   try {
     outbox_.clear();
-    users_.clear();  // children first: the ObjectManager lives on the manager object
+    // The slots hold a reference on the bus: gone before the connection.
+    unregister_user_tree();
+    users_.clear();
     manager_.reset();
     owner_watch_.reset();
     conn_.reset();
@@ -527,21 +783,24 @@ void BusService::Impl::connection_lost(const std::string& why) {
 
 void BusService::Impl::add_user(const std::string& id) {
   if (users_.count(id) != 0) return;
-  std::unique_ptr<UserObject> object;
-  try {
-    object = std::make_unique<UserObject>(*conn_, *this, id);
-  } catch (const sdbus::Error& e) {
-    throw std::runtime_error("cannot create the D-Bus object of user " + id + ": " + e.getMessage());
-  }
-  if (auto snap = backend_.snapshot(id)) object->last_ = std::move(*snap);
-  UserObject& user = *object;
-  users_.emplace(id, std::move(object));
-  if (name_owned_ && !broken_) {
+  UserEntry entry;
+  entry.path = user_object_path(id);
+  entry.id = std::make_shared<const std::string>(id);
+  entry.last.id = id;
+  if (auto snap = backend_.snapshot(id)) entry.last = std::move(*snap);
+  if (users_.empty()) {
     try {
-      user.emitInterfacesAddedSignal();
+      register_user_tree();
     } catch (const sdbus::Error& e) {
-      log_.warning("InterfacesAdded for user ", id, " failed: ", e.getMessage());
+      throw std::runtime_error("cannot create the D-Bus object of user " + id + ": " + e.getMessage());
     }
+  }
+  const UserEntry& user = users_.emplace(id, std::move(entry)).first->second;
+  if (name_owned_ && !broken_) {
+    // Peer, Introspectable, Properties and User with all its properties, as
+    // sdbus-c++'s emitInterfacesAddedSignal() sent them.
+    const int r = sd_bus_emit_object_added(raw_bus_, user.path.c_str());
+    if (r < 0) log_.warning("InterfacesAdded for user ", id, " failed: ", std::strerror(-r));
     schedule_pump();
   }
   manager_changed();
@@ -550,26 +809,26 @@ void BusService::Impl::add_user(const std::string& id) {
 void BusService::Impl::remove_user(const std::string& id) {
   auto it = users_.find(id);
   if (it == users_.end()) return;
-  UserObject* user = it->second.get();
+  UserEntry* user = &it->second;
   if (name_owned_ && !broken_) {
-    try {
-      user->emitInterfacesRemovedSignal();
-    } catch (const sdbus::Error& e) {
-      log_.warning("InterfacesRemoved for user ", id, " failed: ", e.getMessage());
-    }
+    // While the user can still be found: sd-bus asks the vtable which
+    // interfaces the object has.
+    const int r = sd_bus_emit_object_removed(raw_bus_, user->path.c_str());
+    if (r < 0) log_.warning("InterfacesRemoved for user ", id, " failed: ", std::strerror(-r));
     schedule_pump();
   }
-  if (user->dirty_) {
+  if (user->dirty) {
     for (auto& entry : dirty_users_) {
       if (entry == user) entry = nullptr;
     }
   }
-  if (user->counters_dirty_) {
+  if (user->counters_dirty) {
     for (auto& entry : counter_users_) {
       if (entry == user) entry = nullptr;
     }
   }
   users_.erase(it);
+  if (users_.empty()) unregister_user_tree();
   manager_changed();
 }
 
@@ -610,9 +869,9 @@ void BusService::Impl::release_name() {
 void BusService::Impl::user_changed(const std::string& id) {
   auto it = users_.find(id);
   if (it == users_.end()) return;
-  UserObject& user = *it->second;
-  if (!user.dirty_) {
-    user.dirty_ = true;
+  UserEntry& user = it->second;
+  if (!user.dirty) {
+    user.dirty = true;
     dirty_users_.push_back(&user);
   }
   schedule_flush();
@@ -621,9 +880,9 @@ void BusService::Impl::user_changed(const std::string& id) {
 void BusService::Impl::counters_changed(const std::string& id) {
   auto it = users_.find(id);
   if (it == users_.end()) return;
-  UserObject& user = *it->second;
-  if (user.dirty_ || user.counters_dirty_) return;  // a flush is coming anyway
-  user.counters_dirty_ = true;
+  UserEntry& user = it->second;
+  if (user.dirty || user.counters_dirty) return;  // a flush is coming anyway
+  user.counters_dirty = true;
   counter_users_.push_back(&user);
   if (counter_timer_armed_) return;
   counter_timer_armed_ = true;
@@ -637,11 +896,11 @@ void BusService::Impl::counters_changed(const std::string& id) {
 }
 
 void BusService::Impl::flush_counters() {
-  std::vector<UserObject*> due;
+  std::vector<UserEntry*> due;
   due.swap(counter_users_);
-  for (UserObject* user : due) {
-    if (user == nullptr || !user->counters_dirty_) continue;  // removed, or flushed with a state change
-    user->counters_dirty_ = false;
+  for (UserEntry* user : due) {
+    if (user == nullptr || !user->counters_dirty) continue;  // removed, or flushed with a state change
+    user->counters_dirty = false;
     flush_user(*user);
   }
   schedule_pump();
@@ -664,17 +923,16 @@ void BusService::Impl::schedule_flush() {
 }
 
 void BusService::Impl::flush_properties() {
-  std::vector<UserObject*> dirty;
+  std::vector<UserEntry*> dirty;
   dirty.swap(dirty_users_);
-  for (UserObject* user : dirty) {
+  for (UserEntry* user : dirty) {
     if (user == nullptr) continue;  // removed since it was marked
-    user->dirty_ = false;
-    user->counters_dirty_ = false;  // this flush announces the counters too
+    user->dirty = false;
+    user->counters_dirty = false;  // this flush announces the counters too
     flush_user(*user);
   }
   if (manager_dirty_) {
     manager_dirty_ = false;
-    std::map<std::string, sdbus::Variant> changed;
     const std::uint32_t users = user_count();
     std::uint32_t open = last_open_count_;
     try {
@@ -682,16 +940,18 @@ void BusService::Impl::flush_properties() {
     } catch (const std::exception& e) {
       log_.warning("open_count failed: ", e.what());
     }
-    if (users != last_user_count_) changed.emplace("UserCount", sdbus::Variant(users));
-    if (open != last_open_count_) changed.emplace("OpenCount", sdbus::Variant(open));
+    const bool users_changed = users != last_user_count_;
+    const bool open_changed = open != last_open_count_;
     last_user_count_ = users;
     last_open_count_ = open;
-    if (!changed.empty() && !broken_) {
+    if ((users_changed || open_changed) && !broken_) {
       try {
-        sdbus::Signal signal =
-            manager_->object().createSignal(names_.properties_interface, names_.properties_changed);
-        signal << names_.manager_interface << changed << std::vector<std::string>{};
-        enqueue(std::move(signal), nullptr);
+        enqueue(properties_changed(raw_bus_, kManagerPath, kManagerInterface,
+                                   [&](sd_bus_message* m) {
+                                     if (open_changed) append_entry(m, "OpenCount", open);
+                                     if (users_changed) append_entry(m, "UserCount", users);
+                                   }),
+                nullptr);
       } catch (const sdbus::Error& e) {
         log_.debug("PropertiesChanged on ", kManagerPath, " failed: ", e.getMessage());
       }
@@ -700,59 +960,63 @@ void BusService::Impl::flush_properties() {
   schedule_pump();
 }
 
-void BusService::Impl::flush_user(UserObject& user) {
+void BusService::Impl::flush_user(UserEntry& user) {
   std::optional<UserSnapshot> snap;
   try {
-    snap = backend_.snapshot(user.id());
+    snap = backend_.snapshot(*user.id);
   } catch (const std::exception& e) {
-    log_.warning("snapshot of user ", user.id(), " failed: ", e.what());
+    log_.warning("snapshot of user ", *user.id, " failed: ", e.what());
     return;
   }
   if (!snap) return;
-  const UserSnapshot& last = user.last_;
-  std::map<std::string, sdbus::Variant> changed;
-  if (snap->url != last.url) changed.emplace("Url", sdbus::Variant(snap->url));
-  if (snap->state != last.state) changed.emplace("State", sdbus::Variant(state_word(snap->state)));
-  if (snap->reason != last.reason) changed.emplace("StateReason", sdbus::Variant(snap->reason));
-  if (snap->state_since_usec != last.state_since_usec) {
-    changed.emplace("StateSince", sdbus::Variant(snap->state_since_usec));
-  }
+  const UserSnapshot& now = *snap;
+  const UserSnapshot& last = user.last;
   // RoundTripUsec is not announced (EmitsChangedSignal=false): it changes on
   // every heartbeat, and 10,000 users would mean 2,000 signals/s of noise.
-  if (snap->reconnects != last.reconnects) changed.emplace("Reconnects", sdbus::Variant(snap->reconnects));
-  if (snap->received != last.received) changed.emplace("MessagesReceived", sdbus::Variant(snap->received));
-  if (snap->sent != last.sent) changed.emplace("MessagesSent", sdbus::Variant(snap->sent));
-  if (snap->dropped != last.dropped) changed.emplace("MessagesDropped", sdbus::Variant(snap->dropped));
-  if (snap->last_message_usec != last.last_message_usec) {
-    changed.emplace("LastMessageAt", sdbus::Variant(snap->last_message_usec));
-  }
-  if (!changed.empty() && !broken_) {
+  // In name order, as a std::map gave them before.
+  const bool last_message = now.last_message_usec != last.last_message_usec;
+  const bool dropped = now.dropped != last.dropped;
+  const bool received = now.received != last.received;
+  const bool sent = now.sent != last.sent;
+  const bool reconnects = now.reconnects != last.reconnects;
+  const bool state = now.state != last.state;
+  const bool reason = now.reason != last.reason;
+  const bool since = now.state_since_usec != last.state_since_usec;
+  const bool url = now.url != last.url;
+  const bool any = last_message || dropped || received || sent || reconnects || state || reason || since || url;
+  if (any && !broken_) {
     try {
-      sdbus::Signal signal = user.object().createSignal(names_.properties_interface, names_.properties_changed);
-      signal << names_.user_interface << changed << std::vector<std::string>{};
-      enqueue(std::move(signal), nullptr);
+      enqueue(properties_changed(raw_bus_, user.path.c_str(), kUserInterface,
+                                 [&](sd_bus_message* m) {
+                                   if (last_message) append_entry(m, "LastMessageAt", now.last_message_usec);
+                                   if (dropped) append_entry(m, "MessagesDropped", now.dropped);
+                                   if (received) append_entry(m, "MessagesReceived", now.received);
+                                   if (sent) append_entry(m, "MessagesSent", now.sent);
+                                   if (reconnects) append_entry(m, "Reconnects", now.reconnects);
+                                   if (state) append_entry(m, "State", now.state);
+                                   if (reason) append_entry(m, "StateReason", now.reason);
+                                   if (since) append_entry(m, "StateSince", now.state_since_usec);
+                                   if (url) append_entry(m, "Url", now.url);
+                                 }),
+              nullptr);
     } catch (const sdbus::Error& e) {
-      log_.debug("PropertiesChanged for user ", user.id(), " failed: ", e.getMessage());
+      log_.debug("PropertiesChanged for user ", *user.id, " failed: ", e.getMessage());
     }
   }
-  user.last_ = std::move(*snap);
+  user.last = std::move(*snap);
 }
 
 // ---- signals -------------------------------------------------------------------
 
 bool BusService::Impl::sd_bus_has_output() const {
-  // The raw bus, once known, is asked directly: getEventLoopPollData() also
-  // computes the fd and the timeout under sdbus-c++'s mutex, once per message.
-  if (raw_bus_ != nullptr) {
-    const int events = sd_bus_get_events(raw_bus_);
-    if (events < 0) throw sdbus::createError(-events, "Failed to get the bus events");
-    return (events & POLLOUT) != 0;
-  }
-  return (conn_->getEventLoopPollData().events & POLLOUT) != 0;
+  // Asked per message: the raw bus directly, not getEventLoopPollData() (which
+  // also computes the fd and the timeout under sdbus-c++'s mutex).
+  const int events = sd_bus_get_events(raw_bus_);
+  if (events < 0) throw sdbus::createError(-events, "Failed to get the bus events");
+  return (events & POLLOUT) != 0;
 }
 
-void BusService::Impl::enqueue(sdbus::Signal&& signal, const std::shared_ptr<const std::string>& user) {
-  if (raw_bus_ == nullptr) raw_bus_ = sd_bus_message_get_bus(RawMessage::get(signal));
+void BusService::Impl::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user) {
   if (outbox_.empty()) {
     bool has_output = true;
     try {
@@ -760,11 +1024,7 @@ void BusService::Impl::enqueue(sdbus::Signal&& signal, const std::shared_ptr<con
     } catch (const sdbus::Error&) {  // the pump will notice a broken connection
     }
     if (!has_output) {
-      try {
-        signal.send();
-      } catch (const sdbus::Error&) {
-        if (user) backend_.bus_dropped(*user);
-      }
+      if (sd_bus_send(raw_bus_, signal.get(), nullptr) < 0 && user) backend_.bus_dropped(*user);
       schedule_pump();  // a partial write leaves output queued: watch for POLLOUT
       return;
     }
@@ -781,11 +1041,7 @@ void BusService::Impl::drain_outbox() {
   try {
     while (!outbox_.empty() && !sd_bus_has_output()) {
       Outgoing& next = outbox_.front();
-      try {
-        next.signal.send();
-      } catch (const sdbus::Error&) {
-        if (next.user) backend_.bus_dropped(*next.user);
-      }
+      if (sd_bus_send(raw_bus_, next.signal.get(), nullptr) < 0 && next.user) backend_.bus_dropped(*next.user);
       outbox_.pop_front();
     }
   } catch (const sdbus::Error& e) {
@@ -807,8 +1063,8 @@ void BusService::Impl::emit_message(const std::string& id, const supervisor::Mes
     backend_.bus_dropped(id);
     return;
   }
-  UserObject& user = *it->second;
-  const std::string& member = message.binary ? names_.binary_received : names_.message_received;
+  const UserEntry& user = it->second;
+  const char* member = message.binary ? "BinaryMessageReceived" : "MessageReceived";
 
   std::optional<std::uint32_t> restricted;
   if (options_.kind == BusKind::System) {
@@ -819,17 +1075,19 @@ void BusService::Impl::emit_message(const std::string& id, const supervisor::Mes
       return;
     }
   }
-  auto build_and_enqueue = [&](const std::string* destination) {
+  auto build_and_enqueue = [&](const char* destination) {
     try {
-      sdbus::Signal signal = user.object().createSignal(names_.user_interface, member);
-      if (destination != nullptr) signal.setDestination(*destination);
-      signal << message.seq;
-      if (message.binary) {
-        append_bytes(signal, message.data);
-      } else {
-        append_text(signal, message.data);
+      MessagePtr signal = new_signal(raw_bus_, user.path.c_str(), kUserInterface, member);
+      if (destination != nullptr) {
+        check(sd_bus_message_set_destination(signal.get(), destination), "Failed to set the destination");
       }
-      enqueue(std::move(signal), user.shared_id());
+      check(sd_bus_message_append_basic(signal.get(), 't', &message.seq), "Failed to append seq");
+      if (message.binary) {
+        append_bytes(signal.get(), message.data);
+      } else {
+        append_text(signal.get(), message.data);
+      }
+      enqueue(std::move(signal), user.id);
     } catch (const sdbus::Error&) {
       backend_.bus_dropped(id);  // e.g. text that is not valid UTF-8
     }
@@ -838,7 +1096,7 @@ void BusService::Impl::emit_message(const std::string& id, const supervisor::Mes
     build_and_enqueue(nullptr);
   } else {
     for (const auto& [name, subscriber] : subscribers_) {
-      if (subscriber.uid == 0 || subscriber.uid == *restricted) build_and_enqueue(&name);
+      if (subscriber.uid == 0 || subscriber.uid == *restricted) build_and_enqueue(name.c_str());
     }
   }
 }
@@ -848,8 +1106,10 @@ void BusService::Impl::emit_state(const std::string& id, supervisor::State old_s
   auto it = users_.find(id);
   if (it == users_.end() || broken_) return;
   try {
-    sdbus::Signal signal = it->second->object().createSignal(names_.user_interface, names_.state_changed);
-    signal << state_word(old_state) << state_word(new_state) << reason;
+    MessagePtr signal = new_signal(raw_bus_, it->second.path.c_str(), kUserInterface, "StateChanged");
+    check(sd_bus_message_append(signal.get(), "sss", state_word(old_state).c_str(), state_word(new_state).c_str(),
+                                reason.c_str()),
+          "Failed to append StateChanged");
     enqueue(std::move(signal), nullptr);
   } catch (const sdbus::Error& e) {
     log_.debug("StateChanged for user ", id, " could not be sent: ", e.getMessage());
@@ -911,11 +1171,7 @@ void BusService::Impl::name_owner_changed(sdbus::Message& message) {
 uid_t BusService::Impl::caller_uid(const sdbus::IObject& object) {
   const sdbus::Message* call = object.getCurrentlyProcessedMessage();
   if (call == nullptr) throw sdbus::Error(kErrorAccessDenied, "cannot determine the caller's credentials");
-  try {
-    return call->getCredsUid();
-  } catch (const sdbus::Error& e) {
-    throw sdbus::Error(kErrorAccessDenied, "cannot determine the caller's credentials: " + e.getMessage());
-  }
+  return wsheart::bus::caller_uid(RawMessage::get(*call));
 }
 
 void BusService::Impl::on_subscribe(sdbus::IObject& object) {
@@ -949,46 +1205,49 @@ void BusService::Impl::on_reload(sdbus::IObject& object) {
   throw sdbus::Error(kErrorInvalidConfig, text);
 }
 
-void BusService::Impl::check_user_access(UserObject& user) {
+void BusService::Impl::check_user_access(const UserEntry& user, sd_bus_message* call) {
   if (options_.kind != BusKind::System) return;
-  auto restricted = backend_.unix_uid(user.id());
+  auto restricted = backend_.unix_uid(*user.id);
   if (!restricted) return;
-  uid_t uid = caller_uid(user.object());
+  uid_t uid = wsheart::bus::caller_uid(call);
   if (uid != 0 && uid != *restricted) {
-    throw sdbus::Error(kErrorAccessDenied, "access to user " + user.id() + " denied");
+    throw sdbus::Error(kErrorAccessDenied, "access to user " + *user.id + " denied");
   }
 }
 
-bool BusService::Impl::on_send(UserObject& user, const std::string& text) {
-  check_user_access(user);
-  switch (backend_.send(user.id(), text)) {
+bool BusService::Impl::on_send(const UserEntry& user, sd_bus_message* call, std::string text) {
+  check_user_access(user, call);
+  switch (backend_.send(*user.id, std::move(text))) {
     case SendOutcome::Sent: return false;
     case SendOutcome::Queued: return true;
-    case SendOutcome::NoSuchUser: throw no_such_user(user.id());
-    case SendOutcome::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + user.id() + " is stopped");
+    case SendOutcome::NoSuchUser: throw no_such_user(*user.id);
+    case SendOutcome::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + *user.id + " is stopped");
   }
   throw sdbus::Error(kErrorFailed, "unexpected send outcome");
 }
 
-void BusService::Impl::on_reconnect(UserObject& user) {
-  check_user_access(user);
-  if (!backend_.reconnect(user.id())) throw no_such_user(user.id());
+void BusService::Impl::on_reconnect(const UserEntry& user, sd_bus_message* call) {
+  check_user_access(user, call);
+  if (!backend_.reconnect(*user.id)) throw no_such_user(*user.id);
 }
 
-// Binary entries are left out: a D-Bus string must be valid UTF-8. Their seq
-// numbers show up as gaps (docs/dbus-api.md).
-std::vector<sdbus::Struct<uint64_t, uint64_t, std::string>> BusService::Impl::on_recent(UserObject& user,
-                                                                                       std::uint64_t since) {
-  check_user_access(user);
-  auto messages = backend_.recent(user.id(), since);
-  if (!messages) throw no_such_user(user.id());
-  std::vector<sdbus::Struct<uint64_t, uint64_t, std::string>> out;
-  out.reserve(messages->size());
-  for (auto& message : *messages) {
+// Replies with a(tts). Binary entries are left out: a D-Bus string must be
+// valid UTF-8. Their seq numbers show up as gaps (docs/dbus-api.md).
+void BusService::Impl::on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since) {
+  check_user_access(user, call);
+  auto messages = backend_.recent(*user.id, since);
+  if (!messages) throw no_such_user(*user.id);
+  sd_bus_message* raw = nullptr;
+  check(sd_bus_message_new_method_return(call, &raw), "Failed to create the reply");
+  MessagePtr reply(raw);
+  check(sd_bus_message_open_container(reply.get(), 'a', "(tts)"), "Failed to open the array");
+  for (const auto& message : *messages) {
     if (message.binary) continue;
-    out.emplace_back(message.seq, message.wall_usec, std::move(message.data));
+    check(sd_bus_message_append(reply.get(), "(tts)", message.seq, message.wall_usec, message.data.c_str()),
+          "Failed to serialize a message");
   }
-  return out;
+  check(sd_bus_message_close_container(reply.get()), "Failed to close the array");
+  check(sd_bus_send(nullptr, reply.get(), nullptr), "Failed to send the reply");
 }
 
 // ---- BusService ------------------------------------------------------------------
