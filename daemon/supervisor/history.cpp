@@ -33,7 +33,7 @@ std::vector<const Message*> HistoryRing::since(std::uint64_t since_seq) const {
   if (n == 0 || since_seq >= last_seq_) return out;
   // Entries hold consecutive seqs, so the first wanted one is found by offset.
   const std::uint64_t first = items_[head_].seq;
-  const std::size_t skip = since_seq >= first ? static_cast<std::size_t>(since_seq - first + 1) : 0;
+  const std::size_t skip = since_seq >= first ? since_seq - first + 1 : 0;  // <= n: seqs are consecutive
   out.reserve(n - skip);
   for (std::size_t i = skip; i < n; ++i) out.push_back(&items_[(head_ + i) % n]);
   return out;
