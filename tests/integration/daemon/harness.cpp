@@ -56,26 +56,6 @@ bool DaemonHarness::wait_state(const std::string& id, const std::string& state, 
   return eventually([&] { return user_property(id, "State") == state; }, timeout, 20ms);
 }
 
-SignalMonitor::SignalMonitor(const PrivateBus& bus)
-    : proc_({"gdbus", "monitor", "--address", bus.address(), "--dest", "org.wsheartd1"}) {
-  // gdbus announces the owner once it has subscribed: from then on nothing is missed.
-  if (!proc_.wait_for_line([](const std::string& l) { return l.find("is owned by") != std::string::npos; })) {
-    throw std::runtime_error("gdbus monitor did not start: " + proc_.err());
-  }
-}
-
-std::optional<std::string> SignalMonitor::wait_for(const std::vector<std::string>& needles,
-                                                   std::chrono::milliseconds timeout) {
-  return proc_.wait_for_line(
-      [&](const std::string& line) {
-        for (const auto& n : needles) {
-          if (line.find(n) == std::string::npos) return false;
-        }
-        return true;
-      },
-      timeout);
-}
-
 std::string user_path(const std::string& id) { return "/org/wsheartd1/user/" + id; }
 
 }  // namespace wsheart::test

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "signal_monitor.hpp"
 
 namespace wsheart::test {
 
@@ -37,19 +38,6 @@ class DaemonHarness {
   NotifySocket notify_;
   std::string config_path_;
   std::optional<Subprocess> daemon_;
-};
-
-// gdbus monitor on org.wsheartd1: one line per signal.
-class SignalMonitor {
- public:
-  explicit SignalMonitor(const PrivateBus& bus);
-  // Waits for a signal line containing every needle; returns it.
-  std::optional<std::string> wait_for(const std::vector<std::string>& needles,
-                                      std::chrono::milliseconds timeout = 10s);
-  Subprocess& process() { return proc_; }
-
- private:
-  Subprocess proc_;
 };
 
 std::string user_path(const std::string& id);  // for simple ids ([a-z0-9]) only

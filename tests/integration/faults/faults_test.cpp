@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "process.hpp"
+#include "signal_monitor.hpp"
 
 namespace wsheart::test {
 namespace {
@@ -149,42 +150,6 @@ class Daemon {
   std::optional<Subprocess> proc_;
 };
 
-// gdbus monitor on org.wsheartd1: one line per signal.
-class Monitor {
- public:
-  explicit Monitor(const PrivateBus& bus)
-      : proc_({"gdbus", "monitor", "--address", bus.address(), "--dest", "org.wsheartd1"}) {
-    if (!proc_.wait_for_line([](const std::string& l) { return l.find("is owned by") != std::string::npos; })) {
-      throw std::runtime_error("gdbus monitor did not start: " + proc_.err());
-    }
-  }
-  // Waits for a signal line containing every needle.
-  std::optional<std::string> wait_for(const std::vector<std::string>& needles, std::chrono::milliseconds timeout = 10s) {
-    return proc_.wait_for_line(
-        [&](const std::string& line) {
-          for (const auto& n : needles) {
-            if (line.find(n) == std::string::npos) return false;
-          }
-          return true;
-        },
-        timeout);
-  }
-  // seq values of MessageReceived of one user, in arrival order.
-  std::vector<std::uint64_t> seqs(const std::string& id) {
-    std::vector<std::uint64_t> out;
-    std::istringstream in(proc_.out());
-    const std::string path = "/org/wsheartd1/user/" + id + ": org.wsheartd1.User.MessageReceived (uint64 ";
-    for (std::string l; std::getline(in, l);) {
-      if (l.rfind(path, 0) == 0) out.push_back(std::stoull(l.substr(path.size())));
-    }
-    return out;
-  }
-  Subprocess& process() { return proc_; }
-
- private:
-  Subprocess proc_;
-};
-
 // The healthy neighbour: open, never reconnected, still receiving.
 void expect_bob_healthy(Daemon& d) {
   EXPECT_EQ(d.prop("bob", "State"), "open");
@@ -243,7 +208,7 @@ TEST_F(Faults, ServerNeverAnswersTheUpgrade_ConnectTimeout) {
 TEST_F(Faults, ServerStallsAfterUpgrade_HeartbeatTimeout) {
   BadServer bad;
   start_with_alice(bad.url("/stall"));
-  Monitor mon(d.bus());
+  SignalMonitor mon(d.bus());
   ASSERT_TRUE(mon.wait_for({"user/alice", "StateChanged", "('open', 'closing', 'heartbeat_timeout')"}));
   ASSERT_TRUE(mon.wait_for({"user/alice", "StateChanged", "('closing', 'backoff', 'heartbeat_timeout')"}));
   ASSERT_TRUE(mon.wait_for({"user/alice", "StateChanged", "('connecting', 'open', 'connected')"}));
@@ -295,7 +260,7 @@ TEST_F(Faults, NonHttpResponseLines) {
 TEST_F(Faults, TruncatedFrameThenClose_TcpReset) {
   BadServer bad;
   start_with_alice(bad.url("/truncated"));
-  Monitor mon(d.bus());
+  SignalMonitor mon(d.bus());
   ASSERT_TRUE(mon.wait_for({"user/alice", "StateChanged", "'open', 'backoff', 'tcp_reset"}))
       << mon.process().out();
   EXPECT_EQ(d.num("alice", "MessagesReceived"), 0U) << "a partial frame was republished";
@@ -320,7 +285,7 @@ TEST_F(Faults, PingFlood_AnsweredAndConnectionStaysOpen) {
   constexpr int kPings = 20000;
   Daemon& dd = d;
   start_with_alice(bad.url("/ping-flood/" + std::to_string(kPings)));
-  Monitor mon(dd.bus());
+  SignalMonitor mon(dd.bus());
   // Every ping is answered with a pong, and the text after the flood arrives.
   ASSERT_TRUE(bad.wait_log("flood-sent " + std::to_string(kPings), 20s)) << bad.process().err();
   ASSERT_TRUE(bad.wait_log("pongs " + std::to_string(kPings), 20s)) << bad.process().err();
@@ -450,7 +415,7 @@ TEST_F(Faults, SubscriberThatNeverReads) {
   ASSERT_TRUE(d.wait_prop("alice", "State", [](const std::string& s) { return s == "open"; }));
   Subprocess stuck({kSystemPython, faults_dir() + "/stuck_client.py", d.bus().address()});
   ASSERT_TRUE(stuck.wait_for_line([](const std::string& l) { return l == "READY"; })) << stuck.err();
-  Monitor mon(d.bus());
+  SignalMonitor mon(d.bus());
   constexpr int kBurst = 20000;
   ASSERT_EQ(d.call("alice", "Send", {"s", "burst:" + std::to_string(kBurst) + ":512"}).exit_code, 0);
   // The daemon stays responsive while the burst is under way.
@@ -478,7 +443,7 @@ TEST_F(Faults, BusDaemonStalledDuringABurst) {
   BadServer bad;
   start_with_alice(bad.url("/echo"));
   ASSERT_TRUE(d.wait_prop("alice", "State", [](const std::string& s) { return s == "open"; }));
-  Monitor mon(d.bus());
+  SignalMonitor mon(d.bus());
   const std::size_t kBurst = std::getenv("FAULTS_BURST") ? std::stoul(std::getenv("FAULTS_BURST")) : 250000U;
   const long rss_before = d.status_kb("VmRSS");
   ASSERT_EQ(::kill(d.bus().pid(), SIGSTOP), 0);

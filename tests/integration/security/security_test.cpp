@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "../daemon/harness.hpp"
+#include "harness.hpp"
 
 namespace wsheart::test {
 namespace {
