@@ -23,45 +23,21 @@ answer heartbeats), "stats" (prints a JSON line). Prints "PORT <n>" on stdout.
 """
 import argparse
 import asyncio
-import base64
-import hashlib
 import json
+import os
 import random
 import socket
 import struct
 import sys
 import time
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from raw_ws import frame, read_frame, read_request, upgrade  # noqa: E402
+
 STATS = {"connections": 0, "messages": 0, "drops": 0, "stalls": 0, "closes": 0, "restarts": 0,
          "heartbeats": 0}
 QUIET = False
 CONNS = set()
-
-
-def frame(opcode, payload=b""):
-    n = len(payload)
-    if n < 126:
-        head = bytes([0x80 | opcode, n])
-    elif n < 65536:
-        head = bytes([0x80 | opcode, 126]) + struct.pack("!H", n)
-    else:
-        head = bytes([0x80 | opcode, 127]) + struct.pack("!Q", n)
-    return head + payload
-
-
-async def read_frame(reader):
-    b0, b1 = await reader.readexactly(2)
-    n = b1 & 0x7F
-    if n == 126:
-        n = struct.unpack("!H", await reader.readexactly(2))[0]
-    elif n == 127:
-        n = struct.unpack("!Q", await reader.readexactly(8))[0]
-    mask = await reader.readexactly(4) if b1 & 0x80 else b"\0\0\0\0"
-    data = bytearray(await reader.readexactly(n))
-    for i in range(n):
-        data[i] ^= mask[i % 4]
-    return b0 & 0x0F, bytes(data)
 
 
 class Conn:
@@ -167,18 +143,9 @@ class Server:
     async def handle(self, reader, writer):
         conn = None
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            path = lines[0].split(" ")[1]
+            path, headers = await read_request(reader)
             user = path.split("u=", 1)[1].split("&")[0] if "u=" in path else "?"
-            key = b""
-            for line in lines[1:]:
-                if line.lower().startswith("sec-websocket-key:"):
-                    key = line.split(":", 1)[1].strip().encode()
-            accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-            writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-            await writer.drain()
+            await upgrade(writer, headers)
             STATS["connections"] += 1
             conn = Conn(reader, writer, user, random.Random(self.rng.random()), self.record)
             CONNS.add(conn)
