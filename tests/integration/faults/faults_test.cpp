@@ -169,7 +169,7 @@ class Faults : public ::testing::Test {
     ASSERT_TRUE(d.start(wrapper)) << d.process().err();
     ASSERT_TRUE(d.wait_prop("bob", "State", [](const std::string& s) { return s == "open"; }));
   }
-  // Waits until alice has left `from`; returns the reason she left with.
+  // Waits until alice is in `state` with a reason starting with `prefix`; returns the last reason seen.
   std::string wait_reason(const std::string& state, const std::string& prefix, std::chrono::milliseconds timeout = 10s) {
     std::string reason;
     eventually(
