@@ -109,7 +109,8 @@ std::string status_summary(const DaemonStatus& status) {
   std::map<std::string, std::uint64_t> counts;
   for (const auto& user : status.users) ++counts[user.state];
   const std::uint64_t total = status.users.size();
-  std::string out = plural(total, "user", "users");
+  // Says what the daemon's STATUS= says: an idle daemon is not a broken one.
+  std::string out = total == 0 ? std::string("no users configured") : plural(total, "user", "users");
   std::string parts;
   auto add = [&](const std::string& state, std::uint64_t n) {
     parts += parts.empty() ? ": " : ", ";

@@ -236,5 +236,24 @@ TEST_F(CliDaemon, NotRunning) {
   EXPECT_EQ(r.err, "wsheartctl: wsheartd is not running on the session bus\n");
 }
 
+// The config the package and `cmake --install` ship (no users): the daemon
+// starts, idles and says so in STATUS= and in `wsheartctl status`.
+TEST(ShippedConfig, StartsIdleAndSaysSo) {
+  if (!daemon_available()) GTEST_SKIP() << "wsheartd is not built or not working yet";
+  PrivateBus bus;
+  wsheart::test::NotifySocket notify;
+  EnvOverrides env = bus.env();
+  env["NOTIFY_SOCKET"] = notify.path();
+  Subprocess daemon({wsheart::test::wsheartd_bin(), "--user", "--config", WSHEART_EXAMPLE_CONFIG}, env);
+  ASSERT_TRUE(notify.wait_for("READY=1", 20s)) << daemon.err();
+  EXPECT_TRUE(notify.wait_for("STATUS=no users configured", 10s)) << daemon.err();
+  const CommandResult r = wsheart::test::run_command({wsheart::test::wsheartctl_bin(), "--user", "status"},
+                                                     bus.env(), 20s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no users configured (wsheartd " WSHEART_VERSION ")\n");
+  EXPECT_EQ(wsheart::test::run_command({wsheart::test::wsheartctl_bin(), "--user", "list"}, bus.env(), 20s).out, "");
+  EXPECT_TRUE(daemon.running());
+}
+
 }  // namespace
 }  // namespace wsheart::cli::test

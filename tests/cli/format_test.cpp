@@ -172,7 +172,7 @@ TEST(Status, Summary) {
   EXPECT_EQ(status_summary(s), "1 user: 1 open (wsheartd 0.1.0)");
   s.users.clear();
   s.version.clear();
-  EXPECT_EQ(status_summary(s), "0 users");
+  EXPECT_EQ(status_summary(s), "no users configured");
   s.users = {user("x", "hibernating", "", 0, 0, 0, 0, 0, "")};  // a state this CLI does not know
   EXPECT_EQ(status_summary(s), "1 user: 1 hibernating");
 }
@@ -199,7 +199,7 @@ TEST(Status, NoLegendDropsSummaryAndHeader) {
 TEST(Status, NoUsersPrintsOnlyTheSummary) {
   DaemonStatus s;
   s.version = "0.1.0";
-  EXPECT_EQ(render_status(s, {}, kNow, OutputStyle{}), "0 users (wsheartd 0.1.0)\n");
+  EXPECT_EQ(render_status(s, {}, kNow, OutputStyle{}), "no users configured (wsheartd 0.1.0)\n");
 }
 
 TEST(Status, ColourOnlyOnTheStateCell) {
