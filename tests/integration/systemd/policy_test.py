@@ -10,14 +10,17 @@ Needs root (it switches users with setpriv). Checks:
   - only the service user wsheartd may own org.wsheartd1 (root and nobody may
     not);
   - the real daemon, run as wsheartd (with --private-users: in a user
-    namespace like the unit's PrivateUsers=yes), owns the name, and `nobody` may
+    namespace like the unit's PrivateUsers=yes, with /proc as ProtectProc=
+    invisible + ProcSubset=pid leave it), owns the name, and `nobody` may
     introspect, Get/GetAll, GetManagedObjects, Subscribe, call the User
     methods the daemon allows it, and receives the daemon's signals: a
     broadcast StateChanged and MessageReceived, and a unicast MessageReceived
     of a unix_user = "nobody" user;
   - calls the policy leaves to the daemon get the daemon's own error
     (Reload() by nobody -> org.wsheartd1.Error.AccessDenied), while
-    Properties.Set is refused by the bus itself.
+    Properties.Set is refused by the bus itself;
+  - root may Subscribe, Reload, and Send/RecentMessages/Reconnect of nobody's
+    user; another uid (daemon) gets org.wsheartd1.Error.AccessDenied there.
 
 The service user: if `wsheartd` does not exist the test creates it with
 `systemd-sysusers FILE` -- exactly what installing does, and harmless on a
@@ -311,6 +314,20 @@ def run(args, work, processes):
     check(rc == 0, "nobody may call RecentMessages of its own unix_user user", out.strip())
     rc, out = call(address, "nobody", "/org/wsheartd1", "org.wsheartd1.Manager.Unsubscribe")
     check(rc == 0, "nobody may call Unsubscribe", out.strip())
+
+    # The daemon's own uid checks, with the caller's uid from the bus driver:
+    # the sandbox hides every other process's /proc from the daemon.
+    for method, arg in (("Subscribe", None), ("Reload", None)):
+        rc, out = call(address, "root", "/org/wsheartd1", f"org.wsheartd1.Manager.{method}",
+                       *([arg] if arg else []))
+        check(rc == 0, f"root may call {method}", out.strip())
+    for method, arg in (("Send", "string:echo:from-root"), ("RecentMessages", "uint64:0"), ("Reconnect", None)):
+        rc, out = call(address, "root", private_path, f"org.wsheartd1.User.{method}", *([arg] if arg else []))
+        check(rc == 0, f"root may call {method} of a unix_user user", out.strip())
+    for method, arg in (("Send", "string:echo:x"), ("RecentMessages", "uint64:0"), ("Reconnect", None)):
+        rc, out = call(address, "daemon", private_path, f"org.wsheartd1.User.{method}", *([arg] if arg else []))
+        check(rc != 0 and "org.wsheartd1.Error.AccessDenied" in out,
+              f"another uid (daemon) gets AccessDenied from {method} of nobody's user", out.strip())
 
     # Signals: nobody subscribes, then receives a unicast message of its own
     # unix_user user, a broadcast message and a broadcast StateChanged.

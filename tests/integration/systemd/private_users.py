@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Run a command as USER inside a user namespace set up like systemd's
-PrivateUsers=yes: root and USER (and their groups) map to themselves, every
-other uid/gid shows as nobody. Must be started as root.
+"""Run a command as USER sandboxed like the unit's PrivateUsers=yes,
+ProtectProc=invisible and ProcSubset=pid: in a user namespace where root and
+USER (and their groups) map to themselves and every other uid/gid shows as
+nobody, and a mount namespace whose /proc shows only USER's own processes and
+no system files. Must be started as root.
 
     private_users.py USER -- COMMAND [ARGS...]
 
@@ -15,6 +17,21 @@ import signal
 import sys
 
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x2, 0x4, 0x8
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+
+
+def hide_proc(libc):
+    """A fresh /proc as ProtectProc=invisible + ProcSubset=pid mount it."""
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return "unshare(CLONE_NEWNS)"
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return "mount --make-rprivate /"
+    if libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  b"hidepid=invisible,subset=pid") != 0:
+        return "mount proc hidepid=invisible,subset=pid"
+    return None
 
 
 def main():
@@ -31,6 +48,10 @@ def main():
     if pid == 0:
         os.close(ready_r)
         os.close(go_w)
+        failed = hide_proc(libc)
+        if failed:
+            os.write(2, f"private_users: {failed}: {os.strerror(ctypes.get_errno())}\n".encode())
+            os._exit(126)
         if libc.unshare(CLONE_NEWUSER) != 0:
             os.write(2, f"private_users: unshare: {os.strerror(ctypes.get_errno())}\n".encode())
             os._exit(126)
