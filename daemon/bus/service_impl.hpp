@@ -1,0 +1,189 @@
+// BusService's insides, shared by the files that implement them:
+//   bus_service.cpp      construction, the object tree, the name, emitting, flush
+//   user_vtable.cpp      the org.wsheartd1.User objects (one raw sd-bus registration)
+//   manager_methods.cpp  the org.wsheartd1.Manager methods and the subscribers
+//   property_changes.cpp PropertiesChanged coalescing
+// and the parts with a concern of their own: bus_loop (asio <-> sd-bus),
+// outbox (ordered, bounded output), access (system-bus access control),
+// sd_message (raw message helpers).
+#pragma once
+
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/steady_timer.hpp>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "bus/access.hpp"
+#include "bus/bus_loop.hpp"
+#include "bus/bus_service.hpp"
+#include "bus/call_guard.hpp"
+#include "bus/names.hpp"
+#include "bus/outbox.hpp"
+#include "bus/sd_message.hpp"
+#include "wsheartd1-adaptor.h"
+
+namespace wsheart::bus {
+
+class BusService::Impl {
+ public:
+  Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options);
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void add_user(const std::string& id);
+  void remove_user(const std::string& id);
+  void request_name();
+  void release_name();
+  void user_changed(const std::string& id);
+  void counters_changed(const std::string& id);
+  void manager_changed();
+  void emit_message(const std::string& id, const supervisor::Message& message);
+  void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
+                  const std::string& reason);
+  void flush();
+  bool owns_name() const { return name_owned_; }
+  std::size_t subscriber_count() const { return subscribers_.size(); }
+  std::size_t queued_signals() const { return outbox_.size(); }
+
+ private:
+  // ---- objects -----------------------------------------------------------
+  class ManagerObject final
+      : public sdbus::AdaptorInterfaces<org::wsheartd1::Manager_adaptor, sdbus::ObjectManager_adaptor,
+                                        sdbus::Properties_adaptor> {
+   public:
+    ManagerObject(sdbus::IConnection& connection, Impl& impl)
+        : AdaptorInterfaces(connection, kManagerPath), impl_(impl) {
+      registerAdaptor();
+    }
+    ~ManagerObject() {
+      try {
+        unregisterAdaptor();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do in a destructor
+      }
+    }
+    ManagerObject(const ManagerObject&) = delete;
+    ManagerObject& operator=(const ManagerObject&) = delete;
+    sdbus::IObject& object() { return getObject(); }
+
+   private:
+    void Reload() override {
+      guarded([&] { impl_.on_reload(getObject()); });
+    }
+    void Subscribe() override {
+      guarded([&] { impl_.on_subscribe(getObject()); });
+    }
+    void Unsubscribe() override {
+      guarded([&] { impl_.on_unsubscribe(getObject()); });
+    }
+    std::string Version() override { return impl_.options_.version; }
+    uint32_t UserCount() override { return impl_.user_count(); }
+    uint32_t OpenCount() override {
+      return guarded([&] { return impl_.backend_.open_count(); });
+    }
+
+    Impl& impl_;
+  };
+
+  // All the bus keeps per user. The object itself is served by kUserVtable.
+  struct UserEntry {
+    std::string path;                       // user_object_path(id), once: every signal needs it
+    std::shared_ptr<const std::string> id;  // shared with queued signals, for drop accounting
+    UserSnapshot last;                      // what PropertiesChanged last announced
+    bool dirty = false;                     // queued for the next flush
+    bool counters_dirty = false;            // queued for the next counter flush
+  };
+
+  // ---- the user objects: sd-bus callbacks (user_vtable.cpp) ---------------
+  // The slots' userdata is this Impl; a method or property callback gets the
+  // UserEntry that find_user() returned and reaches the Impl through the slot
+  // sd-bus is dispatching (sd_bus_get_current_slot).
+  static const sd_bus_vtable kUserVtable[];
+  static int find_user(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
+                       sd_bus_error* error) noexcept;
+  static int enumerate_users(sd_bus* bus, const char* prefix, void* userdata, char*** nodes,
+                             sd_bus_error* error) noexcept;
+  static int user_root_call(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int get_id(sd_bus* bus, const char* path, const char* interface, const char* property,
+                    sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+  template <auto Field>
+  static int get_field(sd_bus* bus, const char* path, const char* interface, const char* property,
+                       sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+  static Impl& dispatching(sd_bus* bus);
+  UserEntry* user_at(const char* path);
+  void register_user_tree();
+  void unregister_user_tree();
+  bool on_send(const UserEntry& user, sd_bus_message* call, std::string text);
+  void on_reconnect(const UserEntry& user, sd_bus_message* call);
+  void on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since);
+  void check_access(const UserEntry& user, sd_bus_message* call);
+
+  // ---- the manager's methods and the subscribers (manager_methods.cpp) ----
+  void on_reload(sdbus::IObject& object);
+  void on_subscribe(sdbus::IObject& object);
+  void on_unsubscribe(sdbus::IObject& object);
+  void name_owner_changed(sdbus::Message& message);
+  static uid_t caller_uid(const sdbus::IObject& object);
+  std::uint32_t user_count() const { return static_cast<std::uint32_t>(users_.size()); }
+
+  // ---- property coalescing (property_changes.cpp) --------------------------
+  void schedule_flush();
+  void flush_counters();
+  void flush_properties();
+  void flush_user(UserEntry& user);
+
+  // ---- output (bus_service.cpp) --------------------------------------------
+  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user);
+  void drain_outbox();
+  void connection_lost(const std::string& why);
+
+  asio::io_context& io_;
+  Backend& backend_;
+  const Logger& log_;
+  BusOptions options_;
+
+  // Handlers posted to the loop hold a weak_ptr to this token and do nothing
+  // once it is gone, so the service can be destroyed with work still queued.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+  std::unique_ptr<sdbus::IConnection> conn_;
+  sd_bus* raw_bus_ = nullptr;  // conn_'s sd_bus (not owned)
+  sdbus::Slot owner_watch_;
+  std::unique_ptr<ManagerObject> manager_;
+  // The user tree's registrations, present while there is at least one user
+  // (with none, the tree looks exactly as it did with per-user objects).
+  SlotPtr user_vtable_;
+  SlotPtr user_enumerator_;
+  SlotPtr user_root_;
+  // Node-based: entries stay put when the table grows, so UserEntry* is
+  // stable until the user is removed.
+  std::unordered_map<std::string, UserEntry> users_;
+  Subscribers subscribers_;
+  Outbox outbox_;
+  std::unique_ptr<BusLoop> loop_;
+
+  std::vector<UserEntry*> dirty_users_;
+  bool manager_dirty_ = false;
+  bool flush_posted_ = false;
+  // Message counters are announced on their own, slower clock: a steady
+  // stream of messages must not add one PropertiesChanged per message.
+  std::vector<UserEntry*> counter_users_;
+  asio::steady_timer counter_timer_;
+  bool counter_timer_armed_ = false;
+  std::uint32_t last_user_count_ = 0;
+  std::uint32_t last_open_count_ = 0;
+
+  bool name_owned_ = false;
+};
+
+}  // namespace wsheart::bus

@@ -1,0 +1,246 @@
+// The org.wsheartd1.User objects. ONE registration serves every user: a
+// fallback vtable on kUserPathPrefix (a static sd_bus_vtable, the
+// org.wsheartd1.User interface of org.wsheartd1.xml with sdbus-c++'s member
+// order and flags, so introspection is unchanged), a find callback that maps
+// an object path to the user, and a node enumerator that lists the users for
+// Introspect and GetManagedObjects. A per-user sdbus-c++ object cost ~7 KB
+// (its maps of std::function callbacks, its own vtable, and sd-bus's
+// per-member hashmap entries) and a third of start-up at 10,000 users; a user
+// is a UserEntry of a few hundred bytes. The callbacks run inside
+// processPendingRequest(), on the loop thread.
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "bus/service_impl.hpp"
+
+namespace wsheart::bus {
+
+namespace {
+
+// True when `prefix` is `path` or one of its ancestors ("/" included).
+bool encloses(const char* prefix, const char* path) {
+  const std::size_t n = std::strlen(prefix);
+  if (std::strncmp(path, prefix, n) != 0) return false;
+  return path[n] == '\0' || path[n] == '/' || (n == 1 && prefix[0] == '/');
+}
+
+}  // namespace
+
+// ---- the vtable ----------------------------------------------------------------
+
+// As org.wsheartd1.xml declares it, in the order and with the flags sdbus-c++
+// 1.2 used (members sorted by name: methods, signals, properties), so that
+// Introspect answers byte for byte as before. Methods are UNPRIVILEGED: on the
+// system bus sd-bus would otherwise demand CAP_SYS_ADMIN; access is ours to
+// check (check_access). Properties: EMITS_CHANGE unless the XML says
+// "const" (Id) or "false" (RoundTripUsec).
+const sd_bus_vtable BusService::Impl::kUserVtable[] = {
+    SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_METHOD_WITH_NAMES("RecentMessages", "t", SD_BUS_PARAM(since_seq), "a(tts)", SD_BUS_PARAM(messages),
+                             &Impl::method_recent, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Send", "s", SD_BUS_PARAM(text), "b", SD_BUS_PARAM(queued), &Impl::method_send,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_NAMES("BinaryMessageReceived", "tay", SD_BUS_PARAM(seq) SD_BUS_PARAM(data), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "ts", SD_BUS_PARAM(seq) SD_BUS_PARAM(text), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("StateChanged", "sss", SD_BUS_PARAM(old) SD_BUS_PARAM(new) SD_BUS_PARAM(reason), 0),
+    SD_BUS_PROPERTY("Id", "s", &Impl::get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("LastMessageAt", "t", &Impl::get_field<&UserSnapshot::last_message_usec>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesDropped", "t", &Impl::get_field<&UserSnapshot::dropped>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesReceived", "t", &Impl::get_field<&UserSnapshot::received>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesSent", "t", &Impl::get_field<&UserSnapshot::sent>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Reconnects", "u", &Impl::get_field<&UserSnapshot::reconnects>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("RoundTripUsec", "t", &Impl::get_field<&UserSnapshot::rtt_usec>, 0, 0),
+    SD_BUS_PROPERTY("State", "s", &Impl::get_field<&UserSnapshot::state>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StateReason", "s", &Impl::get_field<&UserSnapshot::reason>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StateSince", "t", &Impl::get_field<&UserSnapshot::state_since_usec>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Url", "s", &Impl::get_field<&UserSnapshot::url>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_VTABLE_END,
+};
+
+BusService::Impl& BusService::Impl::dispatching(sd_bus* bus) {
+  return *static_cast<Impl*>(sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus)));
+}
+
+// The user behind an object path, or null. Only the canonical spelling of a
+// user's path counts (sd_bus_path_decode also accepts e.g. "_61lice" for
+// "alice", and ignores a deeper "/x"): exactly the paths that had an object.
+BusService::Impl::UserEntry* BusService::Impl::user_at(const char* path) {
+  char* raw = nullptr;
+  if (sd_bus_path_decode(path, kUserPathPrefix, &raw) <= 0 || raw == nullptr) return nullptr;
+  std::unique_ptr<char, Free> id(raw);
+  auto it = users_.find(id.get());
+  if (it == users_.end() || it->second.path != path) return nullptr;
+  return &it->second;
+}
+
+int BusService::Impl::find_user(sd_bus* /*bus*/, const char* path, const char* /*interface*/, void* userdata,
+                                void** found, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    UserEntry* user = static_cast<Impl*>(userdata)->user_at(path);
+    if (user == nullptr) return 0;
+    *found = user;
+    return 1;
+  });
+}
+
+int BusService::Impl::enumerate_users(sd_bus* /*bus*/, const char* prefix, void* userdata, char*** nodes,
+                                      sd_bus_error* /*error*/) noexcept {
+  const Impl& impl = *static_cast<const Impl*>(userdata);
+  *nodes = nullptr;
+  // Asked for the children of a user (introspecting it): users have none.
+  if (!encloses(prefix, kUserPathPrefix) || impl.users_.empty()) return 0;
+  // sd-bus takes the array and its strings and releases them with free():
+  // C allocation on purpose.
+  auto* list = static_cast<char**>(std::calloc(impl.users_.size() + 1, sizeof(char*)));
+  if (list == nullptr) return -ENOMEM;
+  std::size_t n = 0;
+  for (const auto& entry : impl.users_) {
+    list[n] = ::strdup(entry.second.path.c_str());
+    if (list[n] == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) std::free(list[i]);
+      std::free(list);
+      return -ENOMEM;
+    }
+    ++n;
+  }
+  *nodes = list;
+  return 0;
+}
+
+// The enumerator makes sd-bus treat kUserPathPrefix itself as an object, so a
+// call there would get UnknownMethod; before, it was no object at all. Only
+// Introspect (which lists the users) is let through.
+int BusService::Impl::user_root_call(sd_bus_message* call, void* /*userdata*/, sd_bus_error* error) noexcept {
+  if (sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Introspectable", "Introspect") > 0) return 0;
+  return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'.", sd_bus_message_get_path(call));
+}
+
+// A method replies itself and returns 1 ("handled"); sd-bus would otherwise
+// go on looking for the member.
+int BusService::Impl::method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    const char* text = nullptr;
+    check(sd_bus_message_read_basic(call, 's', &text), "Failed to read the text");
+    const bool queued = dispatching(sd_bus_message_get_bus(call))
+                            .on_send(*static_cast<const UserEntry*>(userdata), call, text);
+    const int r = sd_bus_reply_method_return(call, "b", static_cast<int>(queued));
+    return r < 0 ? r : 1;
+  });
+}
+
+int BusService::Impl::method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    dispatching(sd_bus_message_get_bus(call)).on_reconnect(*static_cast<const UserEntry*>(userdata), call);
+    const int r = sd_bus_reply_method_return(call, nullptr);
+    return r < 0 ? r : 1;
+  });
+}
+
+int BusService::Impl::method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    std::uint64_t since = 0;
+    check(sd_bus_message_read_basic(call, 't', &since), "Failed to read since_seq");
+    dispatching(sd_bus_message_get_bus(call)).on_recent(*static_cast<const UserEntry*>(userdata), call, since);
+    return 1;
+  });
+}
+
+// Id is the object's own (as before): it answers even when the core no
+// longer knows the user.
+int BusService::Impl::get_id(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
+                             const char* /*property*/, sd_bus_message* reply, void* userdata,
+                             sd_bus_error* error) noexcept {
+  return answer(error, [&] { return append_value(reply, *static_cast<const UserEntry*>(userdata)->id); });
+}
+
+// Every other property is read from a fresh snapshot, once per property (as
+// sdbus-c++'s getters did).
+template <auto Field>
+int BusService::Impl::get_field(sd_bus* bus, const char* /*path*/, const char* /*interface*/,
+                                const char* /*property*/, sd_bus_message* reply, void* userdata,
+                                sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    const auto& user = *static_cast<const UserEntry*>(userdata);
+    std::optional<UserSnapshot> snap = dispatching(bus).backend_.snapshot(*user.id);
+    if (!snap) throw no_such_user(*user.id);
+    return append_value(reply, (*snap).*Field);
+  });
+}
+
+void BusService::Impl::register_user_tree() {
+  sd_bus_slot* slot = nullptr;
+  int r = sd_bus_add_fallback_vtable(raw_bus_, &slot, kUserPathPrefix, kUserInterface, kUserVtable,
+                                     &Impl::find_user, this);
+  check(r, "Failed to register the user objects");
+  user_vtable_.reset(slot);
+  slot = nullptr;
+  r = sd_bus_add_node_enumerator(raw_bus_, &slot, kUserPathPrefix, &Impl::enumerate_users, this);
+  if (r < 0) unregister_user_tree();
+  check(r, "Failed to register the user enumerator");
+  user_enumerator_.reset(slot);
+  slot = nullptr;
+  r = sd_bus_add_object(raw_bus_, &slot, kUserPathPrefix, &Impl::user_root_call, this);
+  if (r < 0) unregister_user_tree();
+  check(r, "Failed to register the user tree's root");
+  user_root_.reset(slot);
+}
+
+void BusService::Impl::unregister_user_tree() {
+  user_root_.reset();
+  user_enumerator_.reset();
+  user_vtable_.reset();
+}
+
+// ---- method bodies -----------------------------------------------------------
+
+void BusService::Impl::check_access(const UserEntry& user, sd_bus_message* call) {
+  if (options_.kind != BusKind::System) return;
+  check_user_access(backend_.unix_uid(*user.id), call, *user.id);
+}
+
+bool BusService::Impl::on_send(const UserEntry& user, sd_bus_message* call, std::string text) {
+  check_access(user, call);
+  switch (backend_.send(*user.id, std::move(text))) {
+    case SendOutcome::Sent: return false;
+    case SendOutcome::Queued: return true;
+    case SendOutcome::NoSuchUser: throw no_such_user(*user.id);
+    case SendOutcome::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + *user.id + " is stopped");
+  }
+  throw sdbus::Error(kErrorFailed, "unexpected send outcome");
+}
+
+void BusService::Impl::on_reconnect(const UserEntry& user, sd_bus_message* call) {
+  check_access(user, call);
+  if (!backend_.reconnect(*user.id)) throw no_such_user(*user.id);
+}
+
+// Replies with a(tts). Binary entries are left out: a D-Bus string must be
+// valid UTF-8. Their seq numbers show up as gaps (docs/dbus-api.md).
+void BusService::Impl::on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since) {
+  check_access(user, call);
+  auto messages = backend_.recent(*user.id, since);
+  if (!messages) throw no_such_user(*user.id);
+  sd_bus_message* raw = nullptr;
+  check(sd_bus_message_new_method_return(call, &raw), "Failed to create the reply");
+  MessagePtr reply(raw);
+  check(sd_bus_message_open_container(reply.get(), 'a', "(tts)"), "Failed to open the array");
+  for (const auto& message : *messages) {
+    if (message.binary) continue;
+    check(sd_bus_message_append(reply.get(), "(tts)", message.seq, message.wall_usec, message.data.c_str()),
+          "Failed to serialize a message");
+  }
+  check(sd_bus_message_close_container(reply.get()), "Failed to close the array");
+  check(sd_bus_send(nullptr, reply.get(), nullptr), "Failed to send the reply");
+}
+
+}  // namespace wsheart::bus
