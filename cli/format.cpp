@@ -71,33 +71,6 @@ std::string format_clock(std::uint64_t usec, bool with_date) {
   return buf;
 }
 
-std::string base64(const std::vector<std::uint8_t>& data) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
-    out += kAlphabet[(v >> 18) & 63U];
-    out += kAlphabet[(v >> 12) & 63U];
-    out += kAlphabet[(v >> 6) & 63U];
-    out += kAlphabet[v & 63U];
-  }
-  if (i + 1 == data.size()) {
-    const std::uint32_t v = std::uint32_t{data[i]} << 16;
-    out += kAlphabet[(v >> 18) & 63U];
-    out += kAlphabet[(v >> 12) & 63U];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
-    out += kAlphabet[(v >> 18) & 63U];
-    out += kAlphabet[(v >> 12) & 63U];
-    out += kAlphabet[(v >> 6) & 63U];
-    out += '=';
-  }
-  return out;
-}
-
 Color state_color(std::string_view state) {
   if (state == "open") return Color::Green;
   if (state == "connecting" || state == "closing") return Color::Yellow;
@@ -244,7 +217,8 @@ std::string render_monitor_event(const MonitorEvent& event, std::size_t id_width
       case MonitorEvent::Kind::Binary:
         w.key("event").value("binary").key("seq").value(event.seq);
         w.key("size").value(std::uint64_t{event.data.size()});
-        w.key("data_base64").value(base64(event.data));
+        w.key("data_base64").value(
+            encoding::base64_encode({reinterpret_cast<const char*>(event.data.data()), event.data.size()}));
         break;
       case MonitorEvent::Kind::State:
         w.key("event").value("state").key("old").value(event.old_state).key("new").value(event.new_state);

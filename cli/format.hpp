@@ -29,8 +29,6 @@ std::string format_rtt(std::uint64_t usec);
 // Local time of a CLOCK_REALTIME µs value: "12:03:04.123", or with the date
 // "2024-05-01 12:03:04.123". "-" for 0.
 std::string format_clock(std::uint64_t usec, bool with_date);
-// RFC 4648 base64 with padding.
-std::string base64(const std::vector<std::uint8_t>& data);
 
 // Green for open, yellow for connecting/closing, red for backoff/stopped.
 Color state_color(std::string_view state);

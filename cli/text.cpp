@@ -4,8 +4,6 @@ namespace wsheart::cli {
 
 namespace {
 
-bool is_continuation(unsigned char byte) { return (byte & 0xC0U) == 0x80U; }
-
 // Zero-width: combining marks, zero width space/joiners, variation selectors.
 bool is_zero_width(std::uint32_t c) {
   return (c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
@@ -31,38 +29,6 @@ std::size_t char_width(const Utf8Char& ch) {
 constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
-
-Utf8Char decode_utf8(std::string_view text, std::size_t pos) {
-  Utf8Char out;
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  if (lead < 0x80) return {lead, 1, true};
-  std::size_t need = 0;
-  std::uint32_t code = 0;
-  std::uint32_t min = 0;
-  if ((lead & 0xE0U) == 0xC0U) {
-    need = 1;
-    code = lead & 0x1FU;
-    min = 0x80;
-  } else if ((lead & 0xF0U) == 0xE0U) {
-    need = 2;
-    code = lead & 0x0FU;
-    min = 0x800;
-  } else if ((lead & 0xF8U) == 0xF0U) {
-    need = 3;
-    code = lead & 0x07U;
-    min = 0x10000;
-  } else {
-    return out;  // stray continuation byte or invalid lead
-  }
-  if (pos + need >= text.size()) return out;  // truncated sequence
-  for (std::size_t k = 1; k <= need; ++k) {
-    const auto byte = static_cast<unsigned char>(text[pos + k]);
-    if (!is_continuation(byte)) return out;
-    code = (code << 6) | (byte & 0x3FU);
-  }
-  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return out;
-  return {code, need + 1, true};
-}
 
 std::size_t display_width(std::string_view text) {
   std::size_t width = 0;

@@ -7,17 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "encoding.hpp"
+
 namespace wsheart::cli {
 
-struct Utf8Char {
-  std::uint32_t code = 0;
-  std::size_t length = 1;  // bytes consumed (1 for an invalid byte)
-  bool valid = false;
-};
-
-// Decodes the UTF-8 sequence starting at text[pos] (pos < text.size()).
-// Overlong forms, surrogates and values above U+10FFFF are invalid.
-Utf8Char decode_utf8(std::string_view text, std::size_t pos);
+using encoding::decode_utf8;
+using encoding::Utf8Char;
 
 // Columns a terminal uses for `text`: wide (East Asian, emoji) code points
 // count 2, combining marks 0, everything else 1. Invalid bytes count 1.

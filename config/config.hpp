@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "url.hpp"
+
 namespace wsheart::config {
 
 using Duration = std::chrono::milliseconds;
@@ -30,6 +32,7 @@ struct Header {
 struct UserConfig {
   std::string id;
   std::string url;  // {id} already substituted (percent-encoded)
+  Url endpoint;     // url, parsed by the loader; what the transport connects to
   std::vector<Header> headers;
   std::string headers_file;  // re-read before every handshake; "" = none
   std::vector<std::string> on_open;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "encoding.hpp"
+
 namespace wsheart::config {
 namespace {
 
@@ -22,13 +24,7 @@ bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' 
 bool is_unreserved(char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 bool is_sub_delim(char c) { return std::strchr("!$&'()*+,;=", c) != nullptr && c != '\0'; }
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
+using encoding::ascii_lowercase;
 
 // Characters RFC 3986 allows anywhere in a URI (besides '%' escapes).
 bool is_uri_char(char c) {
@@ -59,23 +55,8 @@ constexpr std::array<std::string_view, 10> kSecretKeyStems{
 
 // Servers percent-decode query keys ("%74oken" is "token"), so the check
 // must too: it decodes %XX escapes before comparing.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2])) {
-      const auto nibble = [](char c) { return is_digit(c) ? c - '0' : to_lower(c) - 'a' + 10; };
-      out += static_cast<char>(nibble(text[i + 1]) * 16 + nibble(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 bool looks_secret(std::string_view key) {
-  const std::string lower = lowercase(percent_decoded(key));
+  const std::string lower = ascii_lowercase(percent_decode(key));
   for (std::string_view stem : kSecretKeyStems) {
     if (lower.find(stem) != std::string::npos) return true;
   }
@@ -111,7 +92,7 @@ std::optional<Url> parse_ws_url(std::string_view text, std::string* error) {
     set_error(error, "URL has no scheme (expected ws:// or wss://)");
     return std::nullopt;
   }
-  const std::string scheme = lowercase(text.substr(0, scheme_end));
+  const std::string scheme = ascii_lowercase(text.substr(0, scheme_end));
   Url url;
   if (scheme == "ws") {
     url.secure = false;
@@ -137,6 +118,7 @@ std::optional<Url> parse_ws_url(std::string_view text, std::string* error) {
   const std::size_t at = authority.rfind('@');
   if (at != std::string_view::npos) {
     url.has_userinfo = true;
+    url.userinfo = percent_decode(authority.substr(0, at));
     authority.remove_prefix(at + 1);
   }
 
@@ -230,6 +212,23 @@ std::string percent_encode(std::string_view text) {
   }
   return out;
 }
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2])) {
+      const auto nibble = [](char c) { return is_digit(c) ? c - '0' : encoding::ascii_lower(c) - 'a' + 10; };
+      out += static_cast<char>(nibble(text[i + 1]) * 16 + nibble(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string basic_authorization(std::string_view userinfo) { return "Basic " + encoding::base64_encode(userinfo); }
 
 std::string redact_url(std::string_view url) {
   // Lenient on purpose: this runs on whatever a user configured or a peer

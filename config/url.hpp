@@ -1,4 +1,4 @@
-// WebSocket URL helpers shared by config, daemon, bus and CLI.
+// WebSocket URLs: parsed once here (at load), handed to the transport as parts.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,9 @@ struct Url {
   std::uint16_t port = 0;
   std::string resource;  // path + query, at least "/"
   bool has_userinfo = false;
+  // "user:password" of ws://user:password@host/, percent-decoded. A secret:
+  // never log it. Sent as HTTP Basic credentials (basic_authorization).
+  std::string userinfo;
 };
 
 // ws:// or wss:// only. nullopt with `error` set on anything else.
@@ -21,6 +24,12 @@ std::optional<Url> parse_ws_url(std::string_view text, std::string* error = null
 
 // RFC 3986 unreserved characters stay; every other byte becomes %XX.
 std::string percent_encode(std::string_view text);
+// Every %XX escape becomes its byte; anything else (a stray '%') is kept.
+std::string percent_decode(std::string_view text);
+
+// The Authorization header value for a URL's userinfo, "Basic " +
+// base64(userinfo), as browsers and curl send it.
+std::string basic_authorization(std::string_view userinfo);
 
 // Credentials out: userinfo -> "***@", values of query keys that look secret
 // (token, key, password, passwd, pass, secret, auth, sig, signature, session,

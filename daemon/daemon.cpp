@@ -240,7 +240,7 @@ void Daemon::start_handshake(User& user) {
   const auto& c = user.sup().config();
   transport::ConnectRequest request;
   request.user_id = c.id;
-  request.url = c.url;
+  request.url = c.endpoint;
   request.headers = c.headers;
   request.headers_file = c.headers_file;
   request.connect_timeout = c.connect_timeout;

@@ -12,24 +12,16 @@
 
 #include "transport/transport.hpp"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -43,6 +35,10 @@
 #include <websocketpp/transport/asio/endpoint.hpp>
 #include <websocketpp/transport/asio/security/none.hpp>
 #include <websocketpp/transport/asio/security/tls.hpp>
+
+#include "encoding.hpp"
+#include "transport/headers_file.hpp"
+#include "transport/tls_context.hpp"
 
 namespace wsheart::transport {
 
@@ -168,134 +164,6 @@ std::string_view stage_name(Stage stage) {
   return "?";
 }
 
-bool is_token_char(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
-
-bool valid_header_name(std::string_view name) {
-  return !name.empty() &&
-         std::all_of(name.begin(), name.end(), [](char c) { return is_token_char(static_cast<unsigned char>(c)); });
-}
-
-bool valid_header_value(std::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-constexpr std::size_t kMaxHeadersFile = 64 * 1024;
-
-// Reads "Name: value" lines. On failure returns a message that names the file
-// (and a line number) but never echoes its contents.
-std::optional<std::string> read_headers_file(const std::string& path, std::vector<config::Header>& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot read headers_file " + path + ": " + std::strerror(errno);
-  std::string content;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return "cannot read headers_file " + path + ": " + std::strerror(err);
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
-    if (content.size() > kMaxHeadersFile) {
-      ::close(fd);
-      return "headers_file " + path + " is larger than 64 KiB";
-    }
-  }
-  ::close(fd);
-
-  std::size_t line_no = 0;
-  std::string_view rest(content);
-  while (!rest.empty()) {
-    ++line_no;
-    const auto nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    line = trim(line);
-    if (line.empty() || line.front() == '#') continue;
-    const auto colon = line.find(':');
-    const std::string_view name = colon == std::string_view::npos ? std::string_view{} : trim(line.substr(0, colon));
-    const std::string_view value = colon == std::string_view::npos ? std::string_view{} : trim(line.substr(colon + 1));
-    if (!valid_header_name(name) || !valid_header_value(value)) {
-      return "headers_file " + path + " line " + std::to_string(line_no) + ": expected \"Name: value\"";
-    }
-    out.push_back(config::Header{std::string(name), std::string(value)});
-  }
-  return std::nullopt;
-}
-
-std::string base64(std::string_view bytes) {
-  // EVP_EncodeBlock writes 4 bytes per started 3-byte group, plus a NUL.
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written = ::EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                        reinterpret_cast<const unsigned char*>(bytes.data()),
-                                        static_cast<int>(bytes.size()));
-  out.resize(written > 0 ? static_cast<std::size_t>(written) : 0);
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-// websocketpp's URI parser knows no userinfo: "ws://user:pass@host/" is split
-// off here and sent as HTTP Basic credentials (as browsers and curl do),
-// unless the headers already carry an Authorization.
-std::string take_userinfo(const std::string& url, std::vector<config::Header>& headers) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return url;
-  const std::size_t authority_begin = scheme_end + 3;
-  const std::size_t authority_end = std::min(url.find_first_of("/?#", authority_begin), url.size());
-  const std::size_t at = url.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
-  if (at == std::string::npos || at < authority_begin) return url;
-  const std::string userinfo = percent_decode(std::string_view(url).substr(authority_begin, at - authority_begin));
-  const bool has_authorization = std::any_of(headers.begin(), headers.end(), [](const config::Header& h) {
-    return h.name.size() == 13 && ::strncasecmp(h.name.c_str(), "authorization", 13) == 0;
-  });
-  if (!has_authorization) headers.push_back(config::Header{"Authorization", "Basic " + base64(userinfo)});
-  return url.substr(0, authority_begin) + url.substr(at + 1);
-}
-
-// SHA-256 of the certificate's DER SubjectPublicKeyInfo, base64 (HPKP, curl --pinnedpubkey).
-std::string spki_sha256(X509* cert) {
-  if (cert == nullptr) return {};
-  unsigned char* der = nullptr;
-  const int length = ::i2d_X509_PUBKEY(::X509_get_X509_PUBKEY(cert), &der);
-  if (length <= 0 || der == nullptr) return {};
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  ::SHA256(der, static_cast<std::size_t>(length), digest);
-  ::OPENSSL_free(der);
-  return base64(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
-
 // True when `reason` is one of websocketpp's processor error messages, i.e.
 // websocketpp itself started the close because the peer broke the protocol.
 // (When the peer starts a close, our acknowledgement echoes the peer's reason.)
@@ -391,8 +259,7 @@ class Transport::Impl {
   template <typename Client>
   void start(Client& client, ConnId id, Entry& entry, const websocketpp::uri_ptr& uri,
              const ConnectRequest& req, const std::vector<config::Header>& headers);
-  SslContextPtr make_tls_context(ConnId id, const ConnectRequest& req, const std::string& host,
-                                 std::string& error);
+  SslContextPtr make_tls_context(ConnId id, const ConnectRequest& req, std::string& error);
   void fail_later(ConnId id, Disconnect why);
   void finish(ConnId id, Disconnect why);
   void on_connect_timeout(ConnId id);
@@ -457,10 +324,11 @@ ConnId Transport::Impl::connect(const ConnectRequest& req) {
   entry.connect_timeout = req.connect_timeout;
 
   std::vector<config::Header> headers;
-  headers.reserve(req.headers.size());
+  headers.reserve(req.headers.size() + 1);
   for (const auto& h : req.headers) {
-    if (!valid_header_name(h.name) || !valid_header_value(h.value)) {
-      fail_later(id, Disconnect{Cause::Other, 0, "invalid header \"" + (valid_header_name(h.name) ? h.name : std::string("?")) + "\""});
+    if (!is_valid_header(h)) {
+      const bool name_ok = encoding::is_http_token(h.name);
+      fail_later(id, Disconnect{Cause::Other, 0, "invalid header \"" + (name_ok ? h.name : std::string("?")) + "\""});
       return id;
     }
     headers.push_back(h);
@@ -472,22 +340,25 @@ ConnId Transport::Impl::connect(const ConnectRequest& req) {
     }
   }
 
-  const std::string url = take_userinfo(req.url, headers);
-  websocketpp::uri_ptr uri;
-  try {
-    uri = std::make_shared<websocketpp::uri>(url);
-  } catch (const std::exception&) {
+  // Userinfo goes out as HTTP Basic credentials (as browsers and curl send
+  // it), unless the headers already carry an Authorization.
+  if (req.url.has_userinfo) {
+    const bool has_authorization = std::any_of(headers.begin(), headers.end(), [](const config::Header& h) {
+      return encoding::ascii_lowercase(h.name) == "authorization";
+    });
+    if (!has_authorization) headers.push_back(config::Header{"Authorization", config::basic_authorization(req.url.userinfo)});
   }
-  if (!uri || !uri->get_valid() || (uri->get_scheme() != "ws" && uri->get_scheme() != "wss")) {
+  if (req.url.host.empty() || req.url.port == 0) {  // not from config::parse_ws_url
     fail_later(id, Disconnect{Cause::Other, 0, "invalid url"});
     return id;
   }
+  const auto uri = std::make_shared<websocketpp::uri>(req.url.secure, req.url.host, req.url.port, req.url.resource);
 
   try {
     if (uri->get_secure()) {
       entry.tls = true;
       std::string error;
-      pending_tls_context_ = make_tls_context(id, req, uri->get_host(), error);
+      pending_tls_context_ = make_tls_context(id, req, error);
       if (!pending_tls_context_) {
         fail_later(id, Disconnect{Cause::Other, 0, std::move(error)});
         return id;
@@ -572,97 +443,19 @@ void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const webso
   client.connect(con);
 }
 
-SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest& req, const std::string& host,
-                                                std::string& error) {
-  SslContextPtr ctx;
-  try {
-    ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  } catch (const std::exception& e) {
-    error = std::string("cannot create TLS context: ") + e.what();
-    return nullptr;
-  }
-  asio::error_code ec;
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression,
-                   ec);
-  ::SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-
-  if (!req.client_cert.empty()) {
-    ctx->use_certificate_chain_file(req.client_cert, ec);
-    if (ec) {
-      error = "cannot load client_cert " + req.client_cert + ": " + ec.message();
-      return nullptr;
-    }
-    ctx->use_private_key_file(req.client_key.empty() ? req.client_cert : req.client_key,
-                              asio::ssl::context::pem, ec);
-    if (ec || ::SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-      error = "cannot load client_key " + req.client_key + ": " +
-              (ec ? ec.message() : std::string("does not match client_cert"));
-      return nullptr;
-    }
-  }
-
+SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest& req, std::string& error) {
   if (!req.tls_verify) {
     log_.warning("transport: ", req.user_id, ": tls_verify is off: the server certificate is not checked",
                  req.pin_sha256.empty() ? "" : " (its public key pin still is)");
-    if (req.pin_sha256.empty()) {
-      ctx->set_verify_mode(asio::ssl::verify_none, ec);
-      return ctx;
-    }
-  } else if (req.ca_file.empty()) {
-    ctx->set_default_verify_paths(ec);
-    if (ec) {
-      error = "cannot load the system CA store: " + ec.message();
-      return nullptr;
-    }
-  } else {
-    ctx->load_verify_file(req.ca_file, ec);
-    if (ec) {
-      error = "cannot load ca_file " + req.ca_file + ": " + ec.message();
-      return nullptr;
-    }
   }
-  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
-  ctx->set_verify_callback(
-      [this, id, alive = std::weak_ptr<char>(alive_), verify = req.tls_verify, pins = req.pin_sha256,
-       verifier = asio::ssl::host_name_verification(host)](bool preverified, asio::ssl::verify_context& vctx) mutable {
-        X509_STORE_CTX* store = vctx.native_handle();
-        bool ok = true;
-        std::string failure;
-        if (verify) {
-          try {
-            ok = verifier(preverified, vctx);
-          } catch (...) {
-            ok = false;
-          }
-          if (!ok) {
-            const int err = ::X509_STORE_CTX_get_error(store);
-            failure = (preverified || err == X509_V_OK) ? std::string("host name mismatch")
-                                                        : ::X509_verify_cert_error_string(err);
-          }
-        }
-        // The pin is checked on the leaf, once the chain and the name are good.
-        if (ok && !pins.empty() && ::X509_STORE_CTX_get_error_depth(store) == 0) {
-          const std::string actual = spki_sha256(::X509_STORE_CTX_get_current_cert(store));
-          if (actual.empty() || std::find(pins.begin(), pins.end(), actual) == pins.end()) {
-            ok = false;
-            failure = "public key pin mismatch";
-            ::X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
-          }
-        }
-        if (!ok && !alive.expired()) {
-          Entry* e = live(id);
-          if (e != nullptr && e->verify_failure.empty()) e->verify_failure = std::move(failure);
-        }
-        return ok;
-      },
-      ec);
-  if (ec) {
-    error = "cannot set the TLS verify callback: " + ec.message();
-    return nullptr;
-  }
-  return ctx;
+  const TlsSettings settings{req.tls_verify, req.ca_file, req.client_cert, req.client_key, req.pin_sha256};
+  // The first refusal names the failure better than the handshake error does.
+  auto record = [this, id, alive = std::weak_ptr<char>(alive_)](std::string reason) {
+    if (alive.expired()) return;
+    Entry* e = live(id);
+    if (e != nullptr && e->verify_failure.empty()) e->verify_failure = std::move(reason);
+  };
+  return transport::make_tls_context(settings, req.url.host, std::move(record), error);
 }
 
 // ---------------------------------------------------------------------------

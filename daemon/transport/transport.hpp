@@ -22,7 +22,7 @@ using ConnId = std::uint64_t;  // never reused within a process; 0 = none
 
 struct ConnectRequest {
   std::string user_id;  // for log lines only
-  std::string url;      // ws:// or wss:// (may hold credentials: never log it raw)
+  config::Url url;      // parsed by config; its userinfo is a credential: never log it
   std::vector<config::Header> headers;
   std::string headers_file;  // "Name: value" lines, read now (before this handshake)
   std::chrono::milliseconds connect_timeout{10000};  // TCP + TLS + upgrade, in total

@@ -79,18 +79,6 @@ TEST_F(LocalTimeUtc, Clock) {
   EXPECT_EQ(format_clock(0, true), "-");
 }
 
-TEST(Base64, Rfc4648Vectors) {
-  auto b = [](const std::string& s) { return base64(std::vector<std::uint8_t>(s.begin(), s.end())); };
-  EXPECT_EQ(b(""), "");
-  EXPECT_EQ(b("f"), "Zg==");
-  EXPECT_EQ(b("fo"), "Zm8=");
-  EXPECT_EQ(b("foo"), "Zm9v");
-  EXPECT_EQ(b("foob"), "Zm9vYg==");
-  EXPECT_EQ(b("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(b("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(base64({0xff, 0xfe, 0x00}), "//4A");
-}
-
 TEST(Text, EscapeForTerminal) {
   EXPECT_EQ(escape_for_terminal("plain text"), "plain text");
   EXPECT_EQ(escape_for_terminal("a\nb\tc\rd"), "a\\nb\\tc\\rd");
@@ -111,18 +99,6 @@ TEST(Text, DisplayWidth) {
   EXPECT_EQ(display_width("\xe6\x97\xa5\xe6\x9c\xac"), 4U);  // 日本
   EXPECT_EQ(display_width("\xf0\x9f\x98\x80"), 2U);       // emoji
   EXPECT_EQ(display_width("\xff"), 1U);
-}
-
-TEST(Text, Utf8DecodingRejectsBadForms) {
-  EXPECT_FALSE(decode_utf8("\xc0\xaf", 0).valid);          // overlong
-  EXPECT_FALSE(decode_utf8("\xed\xa0\x80", 0).valid);      // surrogate
-  EXPECT_FALSE(decode_utf8("\xf4\x90\x80\x80", 0).valid);  // > U+10FFFF
-  EXPECT_FALSE(decode_utf8("\xe2\x82", 0).valid);          // truncated
-  EXPECT_FALSE(decode_utf8("\x80", 0).valid);              // stray continuation
-  const Utf8Char euro = decode_utf8("\xe2\x82\xac", 0);
-  EXPECT_TRUE(euro.valid);
-  EXPECT_EQ(euro.code, 0x20ACU);
-  EXPECT_EQ(euro.length, 3U);
 }
 
 TEST(Text, Ellipsize) {

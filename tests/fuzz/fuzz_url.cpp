@@ -1,4 +1,4 @@
-// parse_ws_url, redact_url and percent_encode.
+// parse_ws_url, redact_url, percent_encode and percent_decode.
 //
 // The redaction invariant is checked by substitution: every credential the
 // documentation promises to hide (the userinfo, and the value of every query
@@ -22,25 +22,7 @@ namespace {
 
 constexpr std::string_view kStems[] = {"token", "key", "pass", "secret", "auth", "sig", "session", "credential", "jwt", "pwd"};
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 bool secret_key(std::string_view key) {
   std::string k = percent_decode(key);
@@ -118,8 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const char c = encoded[i];
     const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                             c == '.' || c == '_' || c == '~';
-    FUZZ_CHECK(unreserved || (c == '%' && i + 2 < encoded.size() && hex_value(encoded[i + 1]) >= 0 &&
-                              hex_value(encoded[i + 2]) >= 0),
+    FUZZ_CHECK(unreserved || (c == '%' && i + 2 < encoded.size() && is_hex(encoded[i + 1]) && is_hex(encoded[i + 2])),
                "percent_encode produced '%c'", c);
   }
   FUZZ_CHECK(percent_decode(encoded) == url, "percent_encode does not round-trip");

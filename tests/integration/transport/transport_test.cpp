@@ -42,6 +42,14 @@ using supervisor::FrameKind;
 using Cause = Disconnect::Cause;
 using Clock = std::chrono::steady_clock;
 
+// The transport takes URLs parsed by config, as the daemon hands them over.
+config::Url parse_url(const std::string& url) {
+  std::string error;
+  auto parsed = config::parse_ws_url(url, &error);
+  if (!parsed) throw std::invalid_argument("bad test url " + url + ": " + error);
+  return *parsed;
+}
+
 const char* cause_name(Cause cause) {
   switch (cause) {
     case Cause::Dns: return "Dns";
@@ -259,7 +267,7 @@ class TransportTest : public ::testing::Test {
   ConnectRequest request(const std::string& url) {
     ConnectRequest req;
     req.user_id = "tester";
-    req.url = url;
+    req.url = parse_url(url);
     req.connect_timeout = 5000ms;
     return req;
   }
@@ -267,7 +275,7 @@ class TransportTest : public ::testing::Test {
   ConnId open(const ConnectRequest& req) {
     const ConnId id = transport_.connect(req);
     EXPECT_TRUE(run_until([&] { return rec_.is_open(id) || rec_.end_of(id) != nullptr; }))
-        << "no open/disconnect for " << req.url;
+        << "no open/disconnect for " << req.url.host << ":" << req.url.port << req.url.resource;
     if (const Ended* e = rec_.end_of(id); e != nullptr && !rec_.is_open(id)) {
       ADD_FAILURE() << "connect failed: " << cause_name(e->why.cause) << " " << e->why.code << " "
                     << e->why.detail;
@@ -418,8 +426,8 @@ TEST_F(TransportTest, HeadersAndHeadersFileReachTheServer) {
   EXPECT_EQ(logs.find("sid=abc"), std::string::npos);
 }
 
-// websocketpp cannot parse userinfo: the transport strips it and sends it as
-// HTTP Basic credentials (percent-escapes decoded), unless Authorization is set.
+// config parses the userinfo (percent-escapes decoded); the transport sends it
+// as HTTP Basic credentials, unless Authorization is set.
 TEST_F(TransportTest, UrlUserinfoIsSentAsBasicAuthorization) {
   test::EchoServer echo;
   const std::string port = std::to_string(echo.port());
@@ -490,7 +498,9 @@ TEST_F(TransportTest, MalformedHeadersFileNeverEchoesItsContents) {
 }
 
 TEST_F(TransportTest, InvalidUrlIsReportedLater) {
-  const ConnId id = transport_.connect(request("http://example.com/"));
+  ConnectRequest req;  // a Url that config::parse_ws_url never returns: no host
+  req.user_id = "tester";
+  const ConnId id = transport_.connect(req);
   EXPECT_EQ(rec_.ended.size(), 0u);
   const Disconnect why = wait_end(id);
   EXPECT_EQ(why.cause, Cause::Other);
@@ -956,12 +966,12 @@ TEST(TransportHygiene, NothingReachesStdoutOrStderrBelowDebug) {
   testing::internal::CaptureStderr();
   const ConnId a = transport.connect([&] {
     ConnectRequest r;
-    r.url = refusing.url();
+    r.url = parse_url(refusing.url());
     return r;
   }());
   const ConnId b = transport.connect([&] {
     ConnectRequest r;
-    r.url = echo.url();
+    r.url = parse_url(echo.url());
     return r;
   }());
   bool sent = false;
