@@ -41,7 +41,7 @@ for entry in "${CHECKS[@]}"; do
   n=$((n + 1))
   log=$OUT/checks/$(printf '%02d' "$n")-$fn.log
   if [ -n "$stop" ]; then
-    echo "SKIP        $name (not run: '$stop' failed)" >>"$OUT/progress"
+    echo "SKIP        $name (not run: a fatal check failed)" >>"$OUT/progress"
     failed=$((failed + 1))
     continue
   fi

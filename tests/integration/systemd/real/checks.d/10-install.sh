@@ -16,9 +16,14 @@ readme_install_steps() {
 deb_install() {
   local debs=(/out/deb/wsheartd_*.deb)
   [ -f "${debs[0]}" ] || fail "no /out/deb/wsheartd_*.deb"
-  # Offline: every dependency must already be installed (the image's /usr and dpkg database).
+  # Offline (private network): every dependency must already be installed
+  # (this machine's /usr and dpkg database).
   mkdir -p /var/lib/apt/lists/partial /var/cache/apt/archives/partial /var/log/apt
-  DEBIAN_FRONTEND=noninteractive run apt-get install -y --no-download "${debs[@]}" ||
+  # Container images (docker's debian:12 among them) carry a policy-rc.d that
+  # forbids maintainer scripts to start services; a machine booted with
+  # systemd has none. Removed from the container's /usr overlay only.
+  if [ -e /usr/sbin/policy-rc.d ]; then run rm /usr/sbin/policy-rc.d; fi
+  DEBIAN_FRONTEND=noninteractive run apt-get install -y "${debs[@]}" ||
     fail "apt-get install ${debs[*]}"
   run dpkg -s wsheartd | grep -E '^(Status|Version):'
   dpkg -s wsheartd | grep -qx 'Status: install ok installed' || fail "not installed"
