@@ -48,6 +48,7 @@ struct UserConfig {
   Jitter reconnect_jitter = Jitter::Full;
   Duration stable_after{10000};
   Duration fatal_backoff{600000};
+  Duration wake_probe_timeout{2000};  // after a wake, an open connection's probe must be answered this soon
   std::uint64_t max_message_size = 1024 * 1024;
   std::size_t send_queue_limit = 1000;
   std::size_t history = 256;

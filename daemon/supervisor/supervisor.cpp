@@ -69,6 +69,14 @@ std::string_view to_string(State state) {
   return "stopped";
 }
 
+std::string_view to_string(Hold hold) {
+  switch (hold) {
+    case Hold::Offline: return "offline";
+    case Hold::Asleep: return "sleep";
+  }
+  return "offline";
+}
+
 Duration heartbeat_quantum(const config::UserConfig& config) {
   const auto shortest = std::min<Duration>(config.heartbeat_interval, config.heartbeat_timeout);
   const auto limit = duration_cast<milliseconds>(shortest / 128);
@@ -172,6 +180,66 @@ void Supervisor::reconfigure(config::UserConfig config, Instant now) {
   reconnect(now, "reload");
 }
 
+// ---- wake, network and sleep -----------------------------------------------
+
+void Supervisor::wake(Instant now, std::string_view reason) {
+  if (holds_ != 0) return;
+  switch (stats_.state) {
+    case State::Open:
+      backoff_.reset();
+      probe(now, reason);
+      return;
+    case State::Backoff: {
+      backoff_.reset();
+      stats_.reason = std::string(reason);
+      const auto spread = std::chrono::duration_cast<milliseconds>(kWakeSpread).count();
+      arm(now.mono + milliseconds(std::uniform_int_distribution<long long>(0, spread)(rng_)));
+      return;
+    }
+    case State::Connecting: backoff_.reset(); return;
+    case State::Closing:
+    case State::Stopped: return;
+  }
+}
+
+void Supervisor::hold(Instant now, Hold why, bool close_open) {
+  holds_ = static_cast<std::uint8_t>(holds_ | static_cast<std::uint8_t>(why));
+  const std::string reason(to_string(why));
+  switch (stats_.state) {
+    case State::Open:
+      if (close_open) begin_close(now, 1001, "going away", reason, AfterClose::Reconnect);
+      return;
+    case State::Connecting:
+      has_connection_ = false;
+      fx_.abort();
+      disarm();
+      set_state(now, State::Backoff, reason);
+      return;
+    case State::Backoff:
+      disarm();
+      stats_.reason = reason;
+      return;
+    case State::Closing:  // the reconnect after it is held back by begin_connect
+    case State::Stopped: return;
+  }
+}
+
+void Supervisor::release(Instant now, Hold why, std::string_view reason) {
+  const auto bit = static_cast<std::uint8_t>(why);
+  if ((holds_ & bit) == 0) return;
+  holds_ = static_cast<std::uint8_t>(holds_ & ~bit);
+  wake(now, reason);
+}
+
+void Supervisor::probe(Instant now, std::string_view reason) {
+  if (config_.heartbeat == config::HeartbeatMode::Off) return;
+  // Never later than the regular heartbeat would have noticed a dead peer.
+  const TimePoint regular = heartbeat_sent_ ? *heartbeat_sent_ + reply_timeout_
+                                            : last_rx_ + config_.heartbeat_interval + config_.heartbeat_timeout;
+  send_heartbeat(now, std::min(now.mono + Duration(config_.wake_probe_timeout), regular));
+  probe_reason_ = std::string(reason);
+}
+
 // ---- transport events ------------------------------------------------------
 
 void Supervisor::handshake_started(Instant now) {
@@ -183,6 +251,7 @@ void Supervisor::opened(Instant now) {
   opened_at_ = now.mono;
   last_rx_ = now.mono;
   heartbeat_sent_.reset();
+  probe_reason_.clear();
   set_state(now, State::Open, "connected");
   on_open_flush();
   rearm_heartbeat(now);
@@ -219,7 +288,8 @@ void Supervisor::frame(Instant now, FrameKind kind, std::string payload) {
     // timeout - interval later than the documented bound (found by
     // tests/fuzz/fuzz_supervisor). Only the first frame after a heartbeat
     // re-arms, so a busy connection still costs one wake-up per interval.
-    const bool awaiting_reply = deadline_ && *deadline_ == *heartbeat_sent_ + config_.heartbeat_timeout;
+    const bool awaiting_reply = deadline_ && *deadline_ == *heartbeat_sent_ + reply_timeout_;
+    probe_reason_.clear();  // any frame answers a wake probe
     if (measures_rtt) {
       stats_.rtt_usec = static_cast<std::uint64_t>(duration_cast<microseconds>(now.mono - *heartbeat_sent_).count());
       heartbeat_sent_.reset();
@@ -298,11 +368,21 @@ void Supervisor::set_state(Instant now, State next, std::string_view reason) {
 }
 
 void Supervisor::begin_connect(Instant now, std::string_view reason) {
-  if (started_once_) ++stats_.reconnects;
-  started_once_ = true;
   // Copy first: `reason` may point into stats_.reason, which set_state rewrites.
   const std::string why(reason);
-  disarm();  // connect_timeout starts when the handshake slot is granted
+  disarm();
+  if (holds_ != 0) {  // wait without a timer: release() wakes
+    const std::string held(to_string((holds_ & static_cast<std::uint8_t>(Hold::Offline)) != 0 ? Hold::Offline
+                                                                                               : Hold::Asleep));
+    if (stats_.state == State::Backoff) {
+      stats_.reason = held;
+    } else {
+      set_state(now, State::Backoff, held);
+    }
+    return;
+  }
+  if (started_once_) ++stats_.reconnects;
+  started_once_ = true;  // connect_timeout starts when the handshake slot is granted
   has_connection_ = true;
   set_state(now, State::Connecting, why);
   fx_.connect();
@@ -311,6 +391,10 @@ void Supervisor::begin_connect(Instant now, std::string_view reason) {
 void Supervisor::enter_backoff(Instant now, std::string_view reason, bool fatal) {
   const std::string why(reason);
   set_state(now, State::Backoff, why);
+  if (holds_ != 0) {  // no timer, and the attempt count stays where it is
+    disarm();
+    return;
+  }
   const Duration delay = fatal ? Duration(config_.fatal_backoff) : Duration(backoff_.next(rng_));
   arm(now.mono + delay);
 }
@@ -319,6 +403,7 @@ void Supervisor::begin_close(Instant now, std::uint16_t code, std::string_view c
                              std::string_view reason, AfterClose after) {
   after_close_ = after;
   heartbeat_sent_.reset();
+  probe_reason_.clear();
   set_state(now, State::Closing, reason);
   fx_.close(code, close_reason);
   arm(now.mono + kCloseTimeout);
@@ -354,21 +439,30 @@ void Supervisor::heartbeat_due(Instant now, Duration lateness) {
       arm(now.mono + kLateRecheck);
       return;
     }
-    // Silence for interval + timeout: dead. A dead peer never answers a close
-    // handshake, so send a best-effort close frame and abort at once.
+    // Silence for interval + timeout (or a wake probe unanswered): dead. A
+    // dead peer never answers a close handshake, so send a best-effort close
+    // frame and abort at once.
+    const std::string why = probe_reason_.empty() ? std::string("heartbeat_timeout") : std::move(probe_reason_);
+    probe_reason_.clear();
     heartbeat_sent_.reset();
     forget_attempts_if_stable(now);
-    set_state(now, State::Closing, "heartbeat_timeout");
+    set_state(now, State::Closing, why);
     has_connection_ = false;
     fx_.abort();
-    enter_backoff(now, "heartbeat_timeout", false);
+    enter_backoff(now, why, false);
     return;
   }
   if (now.mono - last_rx_ < config_.heartbeat_interval) {
     rearm_heartbeat(now);  // traffic since the deadline was set
     return;
   }
+  send_heartbeat(now, now.mono + config_.heartbeat_timeout);
+}
+
+void Supervisor::send_heartbeat(Instant now, TimePoint deadline) {
   heartbeat_sent_ = now.mono;
+  reply_timeout_ = deadline - now.mono;
+  probe_reason_.clear();
   late_recheck_done_ = false;
   if (config_.heartbeat == config::HeartbeatMode::Ping) {
     ping_payload_ = "wsheartd-" + std::to_string(++ping_counter_);
@@ -376,7 +470,7 @@ void Supervisor::heartbeat_due(Instant now, Duration lateness) {
   } else {
     fx_.send_text(config_.heartbeat_payload);
   }
-  arm_heartbeat(now.mono + config_.heartbeat_timeout);
+  arm_heartbeat(deadline);
 }
 
 void Supervisor::rearm_heartbeat(Instant /*now*/) {
@@ -385,7 +479,7 @@ void Supervisor::rearm_heartbeat(Instant /*now*/) {
     return;
   }
   if (heartbeat_sent_) {
-    arm_heartbeat(*heartbeat_sent_ + config_.heartbeat_timeout);
+    arm_heartbeat(*heartbeat_sent_ + reply_timeout_);
   } else {
     arm_heartbeat(last_rx_ + config_.heartbeat_interval);
   }

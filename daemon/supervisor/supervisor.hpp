@@ -61,6 +61,11 @@ struct Disconnect {
 
 enum class SendResult : std::uint8_t { Sent, Queued, Stopped };
 
+// Why connection attempts are held back (bits; any set = held): the network
+// is down, or the machine is going to sleep with on_sleep = "close".
+enum class Hold : std::uint8_t { Offline = 1, Asleep = 2 };
+std::string_view to_string(Hold hold);  // the StateReason: "offline", "sleep"
+
 // Heartbeat timers may fire up to one quantum after their deadline, on a grid
 // shared by every user (multiples of the quantum on the monotonic clock), so
 // that thousands of idle connections wake the loop together instead of one by
@@ -110,6 +115,9 @@ class Supervisor {
   // once more kLateRecheck later, after pending reads had their turn.
   static constexpr Duration kLateWakeup = std::chrono::milliseconds(25);
   static constexpr Duration kLateRecheck = std::chrono::milliseconds(10);
+  // After a wake a user in backoff reconnects after uniform(0, kWakeSpread),
+  // so that every user of a woken machine does not start in the same instant.
+  static constexpr Duration kWakeSpread = std::chrono::seconds(1);
 
   Supervisor(config::UserConfig config, Effects& effects, std::uint64_t random_seed,
              Coalescing coalescing = Coalescing::Off);
@@ -122,6 +130,21 @@ class Supervisor {
   // reason "reload"; seq, history and counters are kept either way, except
   // that a changed unix_uid empties the history (it was another reader's).
   void reconfigure(config::UserConfig config, Instant now);
+
+  // The machine woke up or the network came back (reason "resume" or
+  // "network_change"). Open: a heartbeat probe goes out now and the
+  // connection is dead if nothing arrives within wake_probe_timeout (never
+  // later than the regular heartbeat bound). Backoff: the delay is cancelled,
+  // the attempt count reset, and the next attempt comes after
+  // uniform(0, kWakeSpread). Connecting: the attempt count is reset. Ignored
+  // while held (release() wakes).
+  void wake(Instant now, std::string_view reason);
+  // While any hold is set no connection attempt starts: an attempt in flight
+  // is aborted, backoff waits without a timer and failures do not count as
+  // attempts. `close_open` also closes an open connection (1001).
+  void hold(Instant now, Hold why, bool close_open);
+  // Clears one hold; when none is left, wakes with `reason`.
+  void release(Instant now, Hold why, std::string_view reason);
 
   // Transport events, for the current connection only.
   void handshake_started(Instant now);  // a handshake slot was granted: connect_timeout runs from here
@@ -145,6 +168,9 @@ class Supervisor {
   TimePoint fire_at() const { return fire_at_; }
   bool has_connection() const { return has_connection_; }
   unsigned backoff_attempts() const { return backoff_.attempts(); }
+  bool held() const { return holds_ != 0; }
+  // A wake probe is outstanding (its reason is what a failure reports).
+  bool probing() const { return !probe_reason_.empty(); }
 
  private:
   enum class AfterClose : std::uint8_t { Reconnect, Stop };
@@ -162,6 +188,8 @@ class Supervisor {
   void heartbeat_due(Instant now, Duration lateness);
   void forget_attempts_if_stable(Instant now);
   void on_open_flush();
+  void send_heartbeat(Instant now, TimePoint deadline);
+  void probe(Instant now, std::string_view reason);
 
   config::UserConfig config_;
   Effects& fx_;
@@ -174,6 +202,7 @@ class Supervisor {
   Stats stats_;
 
   bool has_connection_ = false;
+  std::uint8_t holds_ = 0;  // Hold bits
   bool started_once_ = false;
   std::optional<TimePoint> deadline_;
   TimePoint fire_at_{};
@@ -182,6 +211,8 @@ class Supervisor {
   TimePoint opened_at_{};
   TimePoint last_rx_{};
   std::optional<TimePoint> heartbeat_sent_;
+  Duration reply_timeout_{};  // for the outstanding heartbeat: heartbeat_timeout, or shorter for a wake probe
+  std::string probe_reason_;  // non-empty while a wake probe is outstanding
   bool late_recheck_done_ = false;  // one recheck per heartbeat timeout
   std::string ping_payload_;  // payload of the outstanding ping (ping mode)
   std::uint64_t ping_counter_ = 0;
