@@ -427,7 +427,8 @@ void Supervisor::forget_attempts_if_stable(Instant now) {
 
 void Supervisor::heartbeat_due(Instant now, Duration lateness) {
   if (config_.heartbeat == config::HeartbeatMode::Off) return;
-  if (heartbeat_sent_ && last_rx_ >= *heartbeat_sent_) {
+  // (A wake probe is answered only by a frame after it: frame() clears probe_reason_.)
+  if (heartbeat_sent_ && last_rx_ >= *heartbeat_sent_ && probe_reason_.empty()) {
     // Something arrived after the heartbeat (not the matching pong in ping
     // mode): alive. Stop waiting for a reply; a new heartbeat is due once
     // the line has been silent for an interval (checked below).

@@ -12,8 +12,11 @@
 //  - the send queue stays within send_queue_limit, the history within its
 //    capacity; counters never decrease; seq goes 1, 2, 3 ... with no gap and
 //    equals MessagesReceived;
-//  - a deadline exists in backoff and closing (and while open with a
-//    heartbeat), none when stopped, and the effects' timer is that deadline;
+//  - a deadline exists in backoff (unless held: offline or asleep) and
+//    closing (and while open with a heartbeat), none when stopped, and the
+//    effects' timer is that deadline; while held no connection attempt starts;
+//  - a wake probe goes out only on a wake, never while held; after a wake
+//    a backoff deadline is at most Supervisor::kWakeSpread away;
 //  - liveness: a heartbeat goes out only after heartbeat_interval of
 //    silence, the connection is declared dead only after interval + timeout
 //    of silence (a busy connection is never dead), and, while the event loop
@@ -46,7 +49,7 @@ const char* name(State s) { return to_string(s).data(); }
 bool reason_in_vocabulary(std::string_view reason) {
   const std::string_view word = reason.substr(0, reason.find(": "));
   for (std::string_view w : {"started", "connected", "heartbeat_timeout", "connect_timeout", "connect_failed", "dns",
-                             "tls_error", "tcp_reset", "message_too_big", "manual", "reload", "stopping", "resume"}) {
+                             "tls_error", "tcp_reset", "message_too_big", "manual", "reload", "stopping", "resume", "network_change", "offline", "sleep"}) {
     if (word == w) return true;
   }
   for (std::string_view prefix : {"http_", "server_close_"}) {
@@ -130,6 +133,8 @@ struct Model {
   TimePoint last_rx{};                     // last inbound frame while open (or the open itself)
   std::optional<TimePoint> slot_granted;   // handshake_started while connecting
   bool in_timer = false;                   // inside timer_fired
+  bool in_wake = false;                    // inside wake/release: a probe may go out at any silence
+  std::optional<TimePoint> last_wake;      // when a wake last cut a backoff short
   bool punctual = true;                    // every timer so far fired exactly when due
   Coalescing coalescing = Coalescing::Off;
   std::uint64_t last_seq = 0;
@@ -139,6 +144,7 @@ struct Model {
 
 void Recorder::connect() {
   FUZZ_CHECK(!m_.live, "connect() while a connection is live");
+  FUZZ_CHECK(!m_.sup->held(), "connect() while held");
   m_.live = true;
   m_.slot_granted.reset();
   m_.attempt_config.reset();
@@ -159,7 +165,7 @@ void Recorder::send_ping(std::string_view payload) {
   FUZZ_CHECK(std::string(payload) != m_.last_ping, "ping payload reused");
   m_.last_ping = std::string(payload);
   const Duration silent = m_.clock.now().mono - m_.last_rx;
-  FUZZ_CHECK(silent >= m_.cfg->heartbeat_interval, "ping after only %lld ms of silence",
+  FUZZ_CHECK(m_.in_wake || silent >= m_.cfg->heartbeat_interval, "ping after only %lld ms of silence",
              static_cast<long long>(std::chrono::duration_cast<milliseconds>(silent).count()));
 }
 void Recorder::close(std::uint16_t code, std::string_view) {
@@ -234,7 +240,8 @@ void check_bounds(const Model& m, const Supervisor& s) {
                  late_by(*m.slot_granted + c.connect_timeout));
       break;
     case State::Backoff: {
-      const TimePoint bound = m.state_entered + std::max(c.reconnect_max, c.fatal_backoff);
+      TimePoint bound = m.state_entered + std::max(c.reconnect_max, c.fatal_backoff);
+      if (m.last_wake) bound = std::max(bound, *m.last_wake + Supervisor::kWakeSpread);
       FUZZ_CHECK(d <= bound, "backoff: deadline %lld ms after the longest backoff", late_by(bound));
       break;
     }
@@ -277,7 +284,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Stats last = s.stats();
   for (int step = 0; step < 1000 && in.remaining_bytes() > 0; ++step) {
     const Instant now = m.clock.now();
-    switch (in.ConsumeIntegralInRange<int>(0, 14)) {
+    switch (in.ConsumeIntegralInRange<int>(0, 17)) {
       case 0: s.start(now); break;
       case 1: s.stop(now); break;
       case 2: s.reconnect(now); break;
@@ -347,6 +354,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 13: s.count_dropped(in.ConsumeIntegralInRange<std::uint64_t>(0, 3)); break;
       case 14: advance_punctually(m, s, milliseconds(in.ConsumeIntegralInRange<int>(0, 50))); break;
+      case 15:
+        m.in_wake = true;
+        m.last_wake = now.mono;
+        s.wake(now, in.ConsumeBool() ? "resume" : "network_change");
+        m.in_wake = false;
+        break;
+      case 16: s.hold(now, in.ConsumeBool() ? Hold::Offline : Hold::Asleep, in.ConsumeBool()); break;
+      case 17:
+        m.in_wake = true;
+        m.last_wake = now.mono;
+        s.release(now, in.ConsumeBool() ? Hold::Offline : Hold::Asleep, in.ConsumeBool() ? "resume" : "network_change");
+        m.in_wake = false;
+        break;
     }
 
     const State st = s.state();
@@ -367,7 +387,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(now_stats.received == m.last_seq && s.history().last_seq() == m.last_seq,
                "received=%llu last seq=%llu", static_cast<unsigned long long>(now_stats.received),
                static_cast<unsigned long long>(m.last_seq));
-    if (st == State::Backoff || st == State::Closing) FUZZ_CHECK(s.deadline().has_value(), "no deadline in %s", name(st));
+    if (st == State::Closing || (st == State::Backoff && !s.held())) {
+      FUZZ_CHECK(s.deadline().has_value(), "no deadline in %s", name(st));
+    }
+    if (st == State::Backoff && s.held()) FUZZ_CHECK(!s.deadline().has_value(), "a backoff timer while held");
     if (st == State::Open && s.config().heartbeat != config::HeartbeatMode::Off) {
       FUZZ_CHECK(s.deadline().has_value(), "open with a heartbeat but no deadline: a dead peer would never be noticed");
     }

@@ -81,6 +81,20 @@ TEST_F(WakeTest, AnyFrameAnswersAProbe) {
   EXPECT_EQ(sup.state(), State::Open);
 }
 
+// A frame that arrived in the same instant as the wake came before the probe:
+// it does not answer it (found by tests/fuzz/fuzz_supervisor).
+TEST_F(WakeTest, FrameBeforeTheProbeDoesNotAnswerIt) {
+  open_connection();
+  clock.advance(100ms);
+  sup.frame(clock.now(), FrameKind::Text, "news");
+  sup.wake(clock.now(), "resume");
+  fx.take();
+  clock.advance(2000ms);
+  fire_if_due();
+  EXPECT_EQ(sup.state(), State::Backoff);
+  EXPECT_EQ(sup.stats().reason, "resume");
+}
+
 TEST_F(WakeTest, ProbeIsNeverLaterThanTheRegularBound) {
   open_connection();
   run_to_timer();  // heartbeat at 5000, dead at 10000
