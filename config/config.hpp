@@ -64,9 +64,17 @@ struct UserConfig {
   bool operator!=(const UserConfig& other) const { return !(*this == other); }
 };
 
+enum class OnSleep { Keep, Close };
+enum class NetworkWatch { Auto, Off };
+
 struct DaemonConfig {
   unsigned max_handshakes = 8;
-  bool operator==(const DaemonConfig& other) const { return max_handshakes == other.max_handshakes; }
+  OnSleep on_sleep = OnSleep::Keep;
+  NetworkWatch network_watch = NetworkWatch::Auto;
+  bool operator==(const DaemonConfig& other) const {
+    return max_handshakes == other.max_handshakes && on_sleep == other.on_sleep &&
+           network_watch == other.network_watch;
+  }
 };
 
 struct Config {

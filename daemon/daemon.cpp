@@ -114,6 +114,7 @@ Daemon::Daemon(DaemonOptions options, config::Config config, Logger& log)
 Daemon::~Daemon() {
   // Connections first (no callback may reach a half-destroyed daemon), then
   // user objects before the bus that holds the object manager.
+  net_.reset();
   transport_.abort_all();
   by_conn_.clear();
   retiring_.clear();
@@ -166,6 +167,8 @@ int Daemon::run() {
     log_.warning(users_.size(), " users need more file descriptors than the limit of ", fd_limit_,
                  ": raise LimitNOFILE=");
   }
+  net_ = std::make_unique<net::NetEvents>(io_, log_, *this);
+  net_->start(net_options(config_.daemon));
   schedule_status();
   notifier_.ready();
   notifier_.start_watchdog();
@@ -497,7 +500,10 @@ std::vector<std::string> Daemon::reload() {
     auto it = users_.find(user_config.id);
     if (it == users_.end()) {
       add_user(user_config, true);
-      users_[user_config.id]->sup().start(t);
+      auto& sup = users_[user_config.id]->sup();
+      if (net_ && net_->offline()) sup.hold(t, supervisor::Hold::Offline, false);
+      if (net_ && net_->asleep()) sup.hold(t, supervisor::Hold::Asleep, false);
+      sup.start(t);
       ++added;
     } else if (it->second->sup().config() != user_config) {
       it->second->sup().reconfigure(user_config, t);
@@ -507,11 +513,59 @@ std::vector<std::string> Daemon::reload() {
   }
   grant_waiting_handshakes();  // a larger cap may let waiters start now
   config_.daemon = next.daemon;
+  if (net_) net_->reconfigure(net_options(config_.daemon));
   bus_->manager_changed();
   schedule_status();
   log_.notice("reloaded ", config_.path, ": ", added, " added, ", changed, " changed, ", removed, " removed");
   notifier_.ready();
   return {};
+}
+
+// ---- net::Listener: sleep, wake and network events -------------------------
+
+net::NetOptions Daemon::net_options(const config::DaemonConfig& daemon) {
+  net::NetOptions options;
+  options.close_on_sleep = daemon.on_sleep == config::OnSleep::Close;
+  options.watch_network = daemon.network_watch == config::NetworkWatch::Auto;
+  return options;
+}
+
+void Daemon::woke(std::string_view reason) {
+  const auto t = now();
+  const bool resume = reason == "resume";
+  for (auto& [id, user] : users_) {
+    auto& sup = user->sup();
+    const bool held = sup.held();
+    if (resume) sup.release(t, supervisor::Hold::Asleep, reason);  // wakes if that was the last hold
+    if (!held) sup.wake(t, reason);
+    if (user->on_bus) bus_->user_changed(id);
+  }
+}
+
+void Daemon::hold_all(supervisor::Hold why, bool close_open) {
+  const auto t = now();
+  for (auto& [id, user] : users_) {
+    user->sup().hold(t, why, close_open);
+    if (user->on_bus) bus_->user_changed(id);
+  }
+}
+
+void Daemon::release_all(supervisor::Hold why, std::string_view reason) {
+  const auto t = now();
+  for (auto& [id, user] : users_) {
+    user->sup().release(t, why, reason);
+    if (user->on_bus) bus_->user_changed(id);
+  }
+}
+
+bool Daemon::any_connection() const {
+  for (const auto& [id, user] : users_) {
+    if (user->sup().has_connection()) return true;
+  }
+  for (const auto& user : retiring_) {
+    if (user->sup().has_connection()) return true;
+  }
+  return false;
 }
 
 }  // namespace wsheart

@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "handshake_limiter.hpp"
 #include "log/log.hpp"
+#include "net/net_events.hpp"
 #include "notify.hpp"
 #include "transport/transport.hpp"
 
@@ -38,7 +39,7 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
 inline constexpr int kExitConfig = 78;       // EX_CONFIG
 
-class Daemon final : public transport::Listener, public bus::Backend {
+class Daemon final : public transport::Listener, public bus::Backend, public net::Listener {
  public:
   // Throws bus::BusUnavailable / bus::NameTaken from start().
   Daemon(DaemonOptions options, config::Config config, Logger& log);
@@ -67,6 +68,12 @@ class Daemon final : public transport::Listener, public bus::Backend {
   // Asked per message on the system bus: answer without building a snapshot.
   std::optional<std::uint32_t> unix_uid(const std::string& id) const override;
 
+  // net::Listener (daemon_net.cpp)
+  void woke(std::string_view reason) override;
+  void hold_all(supervisor::Hold why, bool close_open) override;
+  void release_all(supervisor::Hold why, std::string_view reason) override;
+  bool any_connection() const override;
+
  private:
   class User;
   friend class User;
@@ -85,6 +92,7 @@ class Daemon final : public transport::Listener, public bus::Backend {
   void begin_shutdown(const char* why);
   void finish_shutdown();
   void watch_signals();
+  static net::NetOptions net_options(const config::DaemonConfig& daemon);
 
   DaemonOptions options_;
   config::Config config_;
@@ -95,6 +103,7 @@ class Daemon final : public transport::Listener, public bus::Backend {
   HandshakeLimiter limiter_;
   transport::Transport transport_;
   std::unique_ptr<bus::BusService> bus_;
+  std::unique_ptr<net::NetEvents> net_;
 
   std::map<std::string, std::shared_ptr<User>> users_;  // by id
   std::vector<std::shared_ptr<User>> retiring_;          // removed by reload, closing
