@@ -19,7 +19,7 @@ bool store(std::optional<T> value, T& field) {
 }
 
 // Every key a [defaults] or [[user]] table may hold ("id" only in [[user]], handled apart).
-constexpr std::array<UserKeyRule, 25> kUserKeyRules{{
+constexpr std::array<UserKeyRule, 26> kUserKeyRules{{
     {"url", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_url_template(k, v), c.url);
      }},
@@ -68,6 +68,9 @@ constexpr std::array<UserKeyRule, 25> kUserKeyRules{{
     {"fatal_backoff", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_duration(k, v), c.fatal_backoff);
      }},
+    {"wake_probe_timeout", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_duration(k, v), c.wake_probe_timeout);
+     }},
     {"max_message_size", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_size(k, v), c.max_message_size);
      }},
@@ -115,7 +118,7 @@ std::vector<std::string_view> known_keys(Section section) {
     case Section::Root:
       return {"daemon", "defaults", "user"};
     case Section::Daemon:
-      return {"max_handshakes"};
+      return {"max_handshakes", "on_sleep", "network_watch"};
     case Section::Defaults:
     case Section::User: {
       std::vector<std::string_view> names;

@@ -52,8 +52,8 @@ void Loader::unknown_key(const toml::key& key, Section section) {
   const std::string_view name = key.str();
   const Position at = key.source().begin;
   const bool is_user_key = find_user_key(name) != nullptr;
-  if (section != Section::Daemon && name == "max_handshakes") {
-    error(at, "'max_handshakes' belongs in [daemon]");
+  if (section != Section::Daemon && (name == "max_handshakes" || name == "on_sleep" || name == "network_watch")) {
+    error(at, "'" + std::string(name) + "' belongs in [daemon]");
   } else if (section == Section::Defaults && name == "id") {
     error(at, "'id' belongs in each [[user]], not in [defaults]");
   } else if (section == Section::Root && (is_user_key || name == "id")) {
@@ -79,6 +79,22 @@ void Loader::load_daemon(const toml::node& node, DaemonConfig& daemon) {
     if (key.str() == "max_handshakes") {
       if (const auto count = read_integer("max_handshakes", value, 1, kMostHandshakes)) {
         daemon.max_handshakes = static_cast<unsigned>(*count);
+      }
+    } else if (key.str() == "on_sleep") {
+      if (const auto text = read_string("on_sleep", value)) {
+        if (*text == "keep" || *text == "close") {
+          daemon.on_sleep = *text == "keep" ? OnSleep::Keep : OnSleep::Close;
+        } else {
+          error(value, "on_sleep: unknown value " + quoted(*text) + " (expected \"keep\" or \"close\")");
+        }
+      }
+    } else if (key.str() == "network_watch") {
+      if (const auto text = read_string("network_watch", value)) {
+        if (*text == "auto" || *text == "off") {
+          daemon.network_watch = *text == "auto" ? NetworkWatch::Auto : NetworkWatch::Off;
+        } else {
+          error(value, "network_watch: unknown value " + quoted(*text) + " (expected \"auto\" or \"off\")");
+        }
       }
     } else {
       unknown_key(key, Section::Daemon);

@@ -26,13 +26,23 @@ LoginWatch::~LoginWatch() {
 bool LoginWatch::subscribe() {
   if (!bus_.is_open() || match_ != nullptr) return match_ != nullptr;
   const int r = sd_bus_match_signal_async(bus_.get(), &match_, kLogin1, kLogin1Path, kLogin1Manager, "PrepareForSleep",
-                                          &LoginWatch::on_signal, nullptr, this);
+                                          &LoginWatch::on_signal, &LoginWatch::on_installed, this);
   if (r < 0) {
     log_.warning("cannot watch logind's PrepareForSleep: ", std::strerror(-r));
     return false;
   }
   bus_.schedule();
   return true;
+}
+
+int LoginWatch::on_installed(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+  auto* self = static_cast<LoginWatch*>(userdata);
+  if (const sd_bus_error* e = sd_bus_message_get_error(m)) {
+    self->log_.warning("cannot watch logind's PrepareForSleep: ", e->name != nullptr ? e->name : "error");
+  } else {
+    self->log_.debug("watching logind's PrepareForSleep");
+  }
+  return 0;
 }
 
 int LoginWatch::on_signal(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {

@@ -28,6 +28,7 @@ class LoginWatch {
   bool holds_inhibitor() const { return inhibitor_fd_ >= 0; }
 
  private:
+  static int on_installed(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int on_signal(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int on_inhibit_reply(sd_bus_message* m, void* userdata, sd_bus_error* error);
 

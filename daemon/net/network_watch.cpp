@@ -153,6 +153,7 @@ void NetworkWatch::apply(const NetworkState& next) {
   state_ = next;
   if (!have_state_) {  // the state at subscription time: a starting point, not a change
     have_state_ = true;
+    log_.debug("network state at start: ", next.offline ? "offline" : "online");
     on_initial_(next.offline);
     return;
   }

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <sstream>
 
+#include "fault_proxy.hpp"
 #include "harness.hpp"
 
 namespace wsheart::test {
@@ -26,25 +27,6 @@ const std::string kFastDefaults =
     "reconnect_initial = \"20ms\"\n"
     "reconnect_max = \"200ms\"\n"
     "stable_after = \"1s\"\n";
-
-class FaultProxy {
- public:
-  explicit FaultProxy(std::uint16_t target_port)
-      : proc_({kSystemPython, support_dir() + "/fault_proxy.py", "--target", "127.0.0.1:" + std::to_string(target_port)}) {
-    auto line = proc_.wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
-    if (!line) throw std::runtime_error("fault proxy did not start: " + proc_.err());
-    port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
-  }
-  bool command(const std::string& cmd) {
-    proc_.write_stdin(cmd + "\n");
-    return proc_.wait_for_line([&](const std::string& l) { return l == "OK " + cmd; }).has_value();
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  Subprocess proc_;
-  std::uint16_t port_ = 0;
-};
 
 TEST(Daemon, StartsReadyAndOpensEveryUser) {
   EchoServer echo;
