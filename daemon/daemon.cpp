@@ -291,7 +291,7 @@ void Daemon::user_state_changed(User& user, State old_state, State new_state, co
   // Failures are warnings; the routine (start, open, retry, requested) is not.
   const std::string word = reason.substr(0, reason.find(':'));
   const bool routine = word == "started" || word == "connected" || word == "manual" || word == "reload" ||
-                       word == "stopping" || new_state == State::Connecting;
+                       word == "stopping" || word == "offline" || word == "sleep" || new_state == State::Connecting;
   const LogLevel level = new_state == State::Open ? LogLevel::Notice : routine ? LogLevel::Info : LogLevel::Warning;
   log_.log(level, user.id(), ": ", supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (",
            reason, ")");

@@ -258,6 +258,18 @@ std::vector<BadConfig> bad_configs() {
        {"bad.toml:2:18: max_handshakes: must be between 1 and 10000, got 10001"}},
       {"MaxHandshakesFloat", "[daemon]\nmax_handshakes = 8.0\n[[user]]\nid = \"a\"\n" + kUrl,
        {"bad.toml:2:18: max_handshakes: expected an integer, got float"}},
+      {"OnSleepUnknown", "[daemon]\non_sleep = \"hibernate\"\n[[user]]\nid = \"a\"\n" + kUrl,
+       {"bad.toml:2:12: on_sleep: unknown value \"hibernate\" (expected \"keep\" or \"close\")"}},
+      {"OnSleepNotAString", "[daemon]\non_sleep = true\n[[user]]\nid = \"a\"\n" + kUrl,
+       {"bad.toml:2:12: on_sleep: expected a string, got boolean"}},
+      {"NetworkWatchUnknown", "[daemon]\nnetwork_watch = \"networkmanager\"\n[[user]]\nid = \"a\"\n" + kUrl,
+       {"bad.toml:2:17: network_watch: unknown value \"networkmanager\" (expected \"auto\" or \"off\")"}},
+      {"OnSleepInDefaults", "[defaults]\non_sleep = \"close\"\n" + kUrl + "[[user]]\nid = \"a\"\n",
+       {"bad.toml:2:1: 'on_sleep' belongs in [daemon]"}},
+      {"WakeProbeTimeoutInDaemon", "[daemon]\nwake_probe_timeout = \"2s\"\n[[user]]\nid = \"a\"\n" + kUrl,
+       {"bad.toml:2:1: 'wake_probe_timeout' belongs in [defaults] or [[user]], not in [daemon]"}},
+      {"WakeProbeTimeoutTooShort", "[[user]]\nid = \"a\"\n" + kUrl + "wake_probe_timeout = \"1ms\"\n",
+       {"bad.toml:4:22: wake_probe_timeout: must be at least 10ms, got \"1ms\""}},
 
       // --- collection: every problem, in file order, [defaults] problems once
       {"EveryProblemInFileOrder",
