@@ -537,19 +537,22 @@ Disconnect Transport::Impl::classify_failure(const Entry& entry, const ConPtr& c
   if (is_timeout(ec) || is_timeout(tec)) {
     return Disconnect{Cause::Timeout, 0, "timeout" + where};
   }
-  if (ec == wsock::make_error_code(wsock::error::tls_handshake_failed) ||
-      ec.category() == asio::error::get_ssl_category() || tec.category() == asio::error::get_ssl_category()) {
+  if (is_dns_error(ec) || is_dns_error(tec)) {
+    return Disconnect{Cause::Dns, 0, (is_dns_error(ec) ? ec : tec).message()};
+  }
+  const auto is_ssl = [](const std::error_code& e) { return e.category() == asio::error::get_ssl_category(); };
+  if (entry.stage == Stage::Connecting) {
+    // No byte of TLS was exchanged: an SSL code here comes from websocketpp
+    // shutting down the never-connected TLS stream, not from the server.
+    const std::error_code& cause = tec && !is_ssl(tec) ? tec : ec;
+    return Disconnect{Cause::ConnectFailed, 0, cause.message()};
+  }
+  if (ec == wsock::make_error_code(wsock::error::tls_handshake_failed) || is_ssl(ec) || is_ssl(tec)) {
     std::string verify = tls_verify_detail(entry, con);
     if (!verify.empty()) return Disconnect{Cause::TlsVerify, 0, std::move(verify)};
     return Disconnect{Cause::TlsError, 0, "TLS handshake failed"};
   }
-  if (is_dns_error(ec) || is_dns_error(tec)) {
-    return Disconnect{Cause::Dns, 0, (is_dns_error(ec) ? ec : tec).message()};
-  }
   const std::error_code& sys = tec ? tec : ec;
-  if (entry.stage == Stage::Connecting) {
-    return Disconnect{Cause::ConnectFailed, 0, sys.message()};
-  }
   if (is_reset_or_eof(ec) || is_reset_or_eof(tec)) {
     return Disconnect{Cause::TcpReset, 1006, sys.message() + where};
   }

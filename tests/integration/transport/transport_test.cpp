@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -950,6 +952,145 @@ TEST_F(TlsTest, TlsToAPlainServerIsATlsError) {
   const ConnId id = transport_.connect(req);
   const Disconnect why = wait_end(id);
   EXPECT_EQ(why.cause, Cause::TlsError) << cause_name(why.cause) << " " << why.detail;
+}
+
+// ---------------------------------------------------------------------------
+// ws:// and wss:// alike: the same behaviour over plain TCP and over TLS
+// (wsheart-echo with a certificate the request trusts through ca_file).
+
+class SchemeTest : public TlsTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<test::TempDir>();
+    std::tie(cert_, key_) = make_cert(*dir_, "scheme", "DNS:localhost,IP:127.0.0.1");
+  }
+  static void TearDownTestSuite() { dir_.reset(); }
+
+  bool secure() const { return GetParam() == "wss"; }
+
+  test::EchoServer server(std::vector<std::string> args = {}) const {
+    if (secure()) args.insert(args.end(), {"--tls-cert", cert_, "--tls-key", key_});
+    return test::EchoServer(args);
+  }
+
+  // GetParam()://[userinfo@]127.0.0.1:port/path, trusting the test certificate.
+  ConnectRequest request_to(std::uint16_t port, const std::string& path = "/", const std::string& userinfo = "") {
+    auto req = request(GetParam() + "://" + userinfo + "127.0.0.1:" + std::to_string(port) + path);
+    req.ca_file = cert_;
+    return req;
+  }
+
+  static inline std::unique_ptr<test::TempDir> dir_;
+  static inline std::string cert_;
+  static inline std::string key_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Both, SchemeTest, ::testing::Values("ws", "wss"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
+
+TEST_P(SchemeTest, EchoesTextBinaryAndPath) {
+  auto echo = server();
+  const ConnId id = open(request_to(echo.port(), "/chat?x=1"));
+  ASSERT_TRUE(rec_.is_open(id));
+  ASSERT_TRUE(transport_.send_text(id, "echo:hello"));
+  ASSERT_TRUE(transport_.send_text(id, "binary:300"));
+  ASSERT_TRUE(transport_.send_text(id, "path"));
+  ASSERT_NE(wait_frame(id, 2), nullptr);
+  const auto frames = rec_.frames_of(id);
+  EXPECT_EQ(frames[0]->kind, FrameKind::Text);
+  EXPECT_EQ(frames[0]->payload, "hello");
+  EXPECT_EQ(frames[1]->kind, FrameKind::Binary);
+  EXPECT_EQ(frames[1]->payload.size(), 300u);
+  EXPECT_EQ(frames[2]->payload, "/chat?x=1");
+}
+
+TEST_P(SchemeTest, PingGetsPong) {
+  auto echo = server();
+  const ConnId id = open(request_to(echo.port()));
+  ASSERT_TRUE(transport_.send_ping(id, "p-7"));
+  const Frame* f = wait_frame(id, 0);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->kind, FrameKind::Pong);
+  EXPECT_EQ(f->payload, "p-7");
+}
+
+TEST_P(SchemeTest, HeadersAndUserinfoReachTheServer) {
+  auto echo = server();
+  auto req = request_to(echo.port(), "/", "agent:p%40ss-77@");
+  req.headers = {{"X-Plain", "v"}};
+  const ConnId id = open(req);
+  ASSERT_TRUE(transport_.send_text(id, "headers"));
+  const Frame* f = wait_frame(id, 0);
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->payload.find(R"("X-Plain":"v")"), std::string::npos) << f->payload;
+  EXPECT_NE(f->payload.find(R"("Authorization":"Basic YWdlbnQ6cEBzcy03Nw==")"), std::string::npos) << f->payload;
+}
+
+TEST_P(SchemeTest, ServerCloseCarriesTheCode) {
+  auto echo = server();
+  const ConnId id = open(request_to(echo.port()));
+  ASSERT_TRUE(transport_.send_text(id, "close:4001"));
+  const Disconnect why = wait_end(id);
+  EXPECT_EQ(why.cause, Cause::ServerClose) << cause_name(why.cause) << " " << why.detail;
+  EXPECT_EQ(why.code, 4001);
+}
+
+TEST_P(SchemeTest, LocalCloseHandshake) {
+  auto echo = server();
+  const ConnId id = open(request_to(echo.port()));
+  transport_.close(id, 1000, "bye");
+  const Disconnect why = wait_end(id, 5s);
+  EXPECT_EQ(why.cause, Cause::LocalClose) << cause_name(why.cause) << " " << why.detail;
+  EXPECT_EQ(why.code, 1000);
+}
+
+TEST_P(SchemeTest, ResetWithoutCloseFrameIsTcpReset) {
+  auto echo = server();
+  const ConnId id = open(request_to(echo.port()));
+  ASSERT_TRUE(transport_.send_text(id, "drop"));
+  const Disconnect why = wait_end(id);
+  EXPECT_EQ(why.cause, Cause::TcpReset) << cause_name(why.cause) << " " << why.detail;
+  EXPECT_EQ(why.code, 1006);
+}
+
+TEST_P(SchemeTest, OversizeMessageIsMessageTooBig) {
+  auto echo = server();
+  auto req = request_to(echo.port());
+  req.max_message_size = 1000;
+  const ConnId id = open(req);
+  ASSERT_TRUE(transport_.send_text(id, "big:1001"));
+  const Disconnect why = wait_end(id);
+  EXPECT_EQ(why.cause, Cause::MessageTooBig) << cause_name(why.cause) << " " << why.detail;
+  EXPECT_EQ(why.code, 1009);
+}
+
+TEST_P(SchemeTest, UpgradeRefusedWithHttpStatus) {
+  auto echo = server({"--refuse-upgrade", "503"});
+  const ConnId id = transport_.connect(request_to(echo.port()));
+  const Disconnect why = wait_end(id);
+  EXPECT_EQ(why.cause, Cause::Http) << cause_name(why.cause) << " " << why.detail;
+  EXPECT_EQ(why.code, 503);
+}
+
+// --never-upgrade accepts TCP and then says nothing (not even TLS): the
+// timeout names the stage that waited.
+TEST_P(SchemeTest, SilentServerTimesOutNamingTheStage) {
+  test::EchoServer silent({"--never-upgrade"});
+  auto req = request_to(silent.port());
+  req.connect_timeout = 600ms;
+  const Disconnect why = wait_end(transport_.connect(req), 5s);
+  EXPECT_EQ(why.cause, Cause::Timeout) << cause_name(why.cause) << " " << why.detail;
+  const std::string stage = secure() ? "tls handshake" : "http upgrade";
+  EXPECT_NE(why.detail.find("during " + stage), std::string::npos) << why.detail;
+}
+
+// Nothing listening: the server is down, which is not a TLS problem.
+TEST_P(SchemeTest, RefusedConnectionIsConnectFailed) {
+  const ConnId id = transport_.connect(request_to(unused_port()));
+  const Disconnect why = wait_end(id);
+  EXPECT_EQ(why.cause, Cause::ConnectFailed) << cause_name(why.cause) << " " << why.detail;
+  EXPECT_EQ(why.detail, "Connection refused");
+  EXPECT_EQ(rec_.opened.size(), 0u);
 }
 
 // ---------------------------------------------------------------------------
