@@ -13,7 +13,12 @@ set -uo pipefail
 export MODE=$1 SUITE=/suite OUT=/out STATE=/run/wsheart-suite
 mkdir -p "$STATE" "$OUT/checks"
 : >"$OUT/progress"
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Mode deb: nothing from /usr/local (this machine's, seen through the overlay).
+if [ "$MODE" = deb ]; then
+  export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+else
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+fi
 # shellcheck source=lib.sh
 source "$SUITE/lib.sh"
 
