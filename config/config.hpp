@@ -71,9 +71,10 @@ struct DaemonConfig {
   unsigned max_handshakes = 8;
   OnSleep on_sleep = OnSleep::Keep;
   NetworkWatch network_watch = NetworkWatch::Auto;
+  std::uint64_t bus_queue_size = std::uint64_t{64} << 20;  // bytes of signals waiting for a slow bus
   bool operator==(const DaemonConfig& other) const {
     return max_handshakes == other.max_handshakes && on_sleep == other.on_sleep &&
-           network_watch == other.network_watch;
+           network_watch == other.network_watch && bus_queue_size == other.bus_queue_size;
   }
 };
 

@@ -135,6 +135,7 @@ int Daemon::run() {
     bus::BusOptions bus_options;
     bus_options.kind = options_.bus_kind;
     bus_options.version = options_.version;
+    bus_options.queue_max_bytes = config_.daemon.bus_queue_size;
     // Without its bus the daemon is useless: stop, and let systemd's
     // Restart=on-failure bring it back once dbus-daemon is there again.
     bus_options.on_disconnected = [this](const std::string& why) {
@@ -363,8 +364,7 @@ void Daemon::finish_shutdown() {
   if (stop_deadline_) stop_deadline_->cancel();
   if (bus_) {
     try {
-      bus_->release_name();
-      bus_->flush();
+      bus_->shutdown();
     } catch (const std::exception& e) {
       log_.debug("bus shutdown: ", e.what());
     }
@@ -496,6 +496,7 @@ std::vector<std::string> Daemon::reload() {
     ++removed;
   }
   limiter_.set_capacity(next.daemon.max_handshakes);
+  bus_->set_queue_max_bytes(next.daemon.bus_queue_size);
   for (const auto& user_config : next.users) {
     auto it = users_.find(user_config.id);
     if (it == users_.end()) {

@@ -52,7 +52,8 @@ void Loader::unknown_key(const toml::key& key, Section section) {
   const std::string_view name = key.str();
   const Position at = key.source().begin;
   const bool is_user_key = find_user_key(name) != nullptr;
-  if (section != Section::Daemon && (name == "max_handshakes" || name == "on_sleep" || name == "network_watch")) {
+  if (section != Section::Daemon && (name == "max_handshakes" || name == "on_sleep" || name == "network_watch" ||
+                                   name == "bus_queue_size")) {
     error(at, "'" + std::string(name) + "' belongs in [daemon]");
   } else if (section == Section::Defaults && name == "id") {
     error(at, "'id' belongs in each [[user]], not in [defaults]");
@@ -96,6 +97,8 @@ void Loader::load_daemon(const toml::node& node, DaemonConfig& daemon) {
           error(value, "network_watch: unknown value " + quoted(*text) + " (expected \"auto\" or \"off\")");
         }
       }
+    } else if (key.str() == "bus_queue_size") {
+      if (const auto bytes = read_size("bus_queue_size", value)) daemon.bus_queue_size = *bytes;
     } else {
       unknown_key(key, Section::Daemon);
     }

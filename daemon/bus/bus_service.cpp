@@ -18,7 +18,58 @@
 namespace wsheart::bus {
 
 namespace {
+
 constexpr auto kFlushBudget = std::chrono::seconds(2);
+// How long the bus daemon may take to answer: the connection handshake at
+// start-up, and each synchronous call (AddMatch, RequestName, ReleaseName,
+// a caller's credentials). sd-bus's own bounds are 90 s and 25 s.
+constexpr auto kBusAnswerBudget = std::chrono::seconds(5);
+
+struct BusUnref {
+  void operator()(sd_bus* bus) const noexcept { sd_bus_close_unref(bus); }
+};
+
+// As sdbus-c++ words a failed call: "what (strerror)".
+std::string failure(const char* what, int r) { return sdbus::createError(r < 0 ? -r : r, what).getMessage(); }
+
+// sdbus-c++ opens its connection and then waits, bounded only by sd-bus's
+// 90 s authentication timeout, for the bus daemon to answer. A wedged bus
+// daemon (stopped, overloaded) would hold start-up until systemd gives up. So
+// a connection of our own must first get through the handshake (SASL and
+// Hello) within kBusAnswerBudget. Throws BusUnavailable with the cause.
+void wait_for_bus(const BusOptions& options) {
+  sd_bus* raw = nullptr;
+  int r = 0;
+  if (!options.address.empty()) {
+    r = sd_bus_new(&raw);
+    if (r >= 0) r = sd_bus_set_address(raw, options.address.c_str());
+    if (r >= 0) r = sd_bus_set_bus_client(raw, 1);
+    if (r >= 0) r = sd_bus_start(raw);
+  } else if (options.kind == BusKind::System) {
+    r = sd_bus_open_system(&raw);
+  } else {
+    r = sd_bus_open_user(&raw);
+  }
+  std::unique_ptr<sd_bus, BusUnref> bus(raw);
+  const std::string where = options.address.empty() ? "" : options.address + ": ";
+  if (r < 0) throw BusUnavailable(where + failure("Failed to open bus", r));
+  const auto deadline = std::chrono::steady_clock::now() + kBusAnswerBudget;
+  for (;;) {
+    r = sd_bus_is_ready(bus.get());
+    if (r > 0) return;
+    if (r >= 0) r = sd_bus_process(bus.get(), nullptr);
+    if (r < 0) throw BusUnavailable(where + failure("Failed to connect to the bus", r));
+    if (r > 0) continue;
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      throw BusUnavailable(where + "the bus daemon did not answer within " + std::to_string(kBusAnswerBudget.count()) +
+                           " s (stopped or overloaded?)");
+    }
+    r = sd_bus_wait(bus.get(), static_cast<std::uint64_t>(left.count()));
+    if (r < 0) throw BusUnavailable(where + failure("Failed to wait for the bus", r));
+  }
+}
+
 }  // namespace
 
 std::string user_object_path(const std::string& id) {
@@ -34,8 +85,9 @@ std::string user_object_path(const std::string& id) {
 
 BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options)
     : io_(io), backend_(backend), log_(log), options_(std::move(options)),
-      outbox_([this](const std::string& id) { backend_.bus_dropped(id); }),
+      outbox_(options_.queue_max_bytes, [this](const std::string& id) { backend_.bus_dropped(id); }),
       counter_timer_(io) {
+  wait_for_bus(options_);
   try {
     if (!options_.address.empty()) {
       conn_ = sdbus::createSessionBusConnectionWithAddress(options_.address);
@@ -49,6 +101,16 @@ BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log
     throw BusUnavailable(options_.address.empty() ? e.getMessage() : options_.address + ": " + e.getMessage());
   }
   try {
+    manager_ = std::make_unique<ManagerObject>(*conn_, *this);
+    // sdbus-c++ 1.2 does not hand out its sd_bus, but every message it
+    // creates knows it. This one is never sent.
+    sdbus::Signal probe = manager_->object().createSignal(kPropertiesInterface, kPropertiesChanged);
+    raw_bus_ = sd_bus_message_get_bus(RawMessage::get(probe));
+    if (raw_bus_ == nullptr) throw BusUnavailable("cannot reach the sd-bus connection");
+    const auto call_timeout = std::chrono::duration_cast<std::chrono::microseconds>(kBusAnswerBudget);
+    check(sd_bus_set_method_call_timeout(raw_bus_, static_cast<std::uint64_t>(call_timeout.count())),
+          "Failed to set the method call timeout");
+    outbox_.attach(raw_bus_);
     // Subscribers that leave the bus are forgotten. One match for the whole
     // bus keeps this race-free: a peer's Subscribe call always reaches us
     // before the NameOwnerChanged that announces its disconnection.
@@ -56,13 +118,6 @@ BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log
         "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
         "interface='org.freedesktop.DBus',member='NameOwnerChanged'",
         [this](sdbus::Message& message) { name_owner_changed(message); });
-    manager_ = std::make_unique<ManagerObject>(*conn_, *this);
-    // sdbus-c++ 1.2 does not hand out its sd_bus, but every message it
-    // creates knows it. This one is never sent.
-    sdbus::Signal probe = manager_->object().createSignal(kPropertiesInterface, kPropertiesChanged);
-    raw_bus_ = sd_bus_message_get_bus(RawMessage::get(probe));
-    if (raw_bus_ == nullptr) throw BusUnavailable("cannot reach the sd-bus connection");
-    outbox_.attach(raw_bus_);
   } catch (const sdbus::Error& e) {
     throw BusUnavailable(e.getMessage());
   }
@@ -185,8 +240,9 @@ void BusService::Impl::release_name() {
 
 // ---- output ----------------------------------------------------------------------
 
-void BusService::Impl::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user) {
-  outbox_.enqueue(std::move(signal), user);
+void BusService::Impl::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user,
+                               std::size_t payload) {
+  outbox_.enqueue(std::move(signal), user, payload);
   loop_->schedule_pump();  // a partial write leaves output queued: watch for POLLOUT
 }
 
@@ -229,7 +285,7 @@ void BusService::Impl::emit_message(const std::string& id, const supervisor::Mes
       } else {
         append_text(signal.get(), message.data);
       }
-      enqueue(std::move(signal), user.id);
+      enqueue(std::move(signal), user.id, message.data.size());
     } catch (const sdbus::Error&) {
       backend_.bus_dropped(id);  // e.g. text that is not valid UTF-8
     }
@@ -250,7 +306,7 @@ void BusService::Impl::emit_state(const std::string& id, supervisor::State old_s
     check(sd_bus_message_append(signal.get(), "sss", state_word(old_state).c_str(), state_word(new_state).c_str(),
                                 reason.c_str()),
           "Failed to append StateChanged");
-    enqueue(std::move(signal), nullptr);
+    enqueue(std::move(signal), nullptr, reason.size());
   } catch (const sdbus::Error& e) {
     log_.debug("StateChanged for user ", id, " could not be sent: ", e.getMessage());
   }
@@ -317,5 +373,14 @@ void BusService::counters_changed(const std::string& id) { impl_->counters_chang
 bool BusService::owns_name() const { return impl_->owns_name(); }
 std::size_t BusService::subscriber_count() const { return impl_->subscriber_count(); }
 std::size_t BusService::queued_signals() const { return impl_->queued_signals(); }
+std::size_t BusService::queued_bytes() const { return impl_->queued_bytes(); }
+void BusService::set_queue_max_bytes(std::size_t bytes) { impl_->set_queue_max_bytes(bytes); }
+void BusService::shutdown() {
+  impl_->flush();
+  try {
+    impl_->release_name();
+  } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): release_name logs; shutdown goes on
+  }
+}
 
 }  // namespace wsheart::bus

@@ -72,6 +72,8 @@ enum class BusKind : std::uint8_t { System, Session };
 // How often changed message counters are announced at most.
 inline constexpr std::chrono::milliseconds kCounterInterval{100};
 
+inline constexpr std::size_t kDefaultQueueBytes = std::size_t{64} << 20;
+
 struct BusOptions {
   BusKind kind = BusKind::Session;
   std::string version;
@@ -81,6 +83,9 @@ struct BusOptions {
   // Called (from a handler posted to the loop) once when the bus connection
   // breaks, e.g. dbus-daemon went away. The service is inert afterwards.
   std::function<void(const std::string& why)> on_disconnected;
+  // What signals waiting for a slow bus may hold in bytes ([daemon]
+  // bus_queue_size); beyond it messages are dropped and counted.
+  std::size_t queue_max_bytes = kDefaultQueueBytes;
 };
 
 class BusService {
@@ -112,14 +117,19 @@ class BusService {
   void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
                   const std::string& reason);
 
-  // Send everything queued now (used on shutdown): pending PropertiesChanged,
-  // then the outgoing queue, bounded by a short timeout. Never throws.
+  // Send everything queued now: pending PropertiesChanged, then the outgoing
+  // queue, bounded by a short timeout. Never throws.
   void flush();
+  // The end of the service on the bus: flush(), then release the name, so a
+  // subscriber that follows the name owner gets every last signal. Never throws.
+  void shutdown();
 
   // Observers (tests, STATUS=).
   bool owns_name() const;
   std::size_t subscriber_count() const;
   std::size_t queued_signals() const;  // waiting for the socket (bounded; beyond: dropped and counted)
+  std::size_t queued_bytes() const;    // their cost as bounded by BusOptions::queue_max_bytes
+  void set_queue_max_bytes(std::size_t bytes);  // reload
 
  private:
   class Impl;

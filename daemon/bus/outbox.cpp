@@ -12,7 +12,7 @@ bool Outbox::sd_bus_has_output() const {
   return (events & POLLOUT) != 0;
 }
 
-void Outbox::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user) {
+void Outbox::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload) {
   if (queue_.empty()) {
     bool has_output = true;
     try {
@@ -24,17 +24,20 @@ void Outbox::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>
       return;
     }
   }
-  if (queue_.size() >= kOutboxLimit) {
+  const std::size_t cost = payload + kSignalOverhead;
+  if (queue_.size() >= kOutboxLimit || bytes_ + cost > max_bytes_) {
     if (user) dropped_(*user);
     return;
   }
-  queue_.push_back(Outgoing{std::move(signal), user});
+  queue_.push_back(Outgoing{std::move(signal), user, cost});
+  bytes_ += cost;
 }
 
 void Outbox::drain() {
   while (!queue_.empty() && !sd_bus_has_output()) {
     Outgoing& next = queue_.front();
     if (sd_bus_send(bus_, next.signal.get(), nullptr) < 0 && next.user) dropped_(*next.user);
+    bytes_ -= next.cost;
     queue_.pop_front();
   }
 }
@@ -43,7 +46,7 @@ void Outbox::drop_all() {
   for (const auto& o : queue_) {
     if (o.user) dropped_(*o.user);
   }
-  queue_.clear();
+  clear();
 }
 
 }  // namespace wsheart::bus

@@ -4,7 +4,8 @@
 // socket drains (drain(), from the loop). This keeps sd-bus's own write queue
 // at about one message: that queue is an array whose head is removed with a
 // memmove of the whole array, quadratic under a burst. The outbox is bounded
-// (kOutboxLimit); beyond it a message is dropped and counted, never blocked on.
+// in count (kOutboxLimit) and in bytes (the [daemon] key bus_queue_size);
+// beyond either a message is dropped and counted, never blocked on.
 #pragma once
 
 #include <cstddef>
@@ -17,44 +18,61 @@
 
 namespace wsheart::bus {
 
-// Signals waiting for the socket (about 30 MiB of small messages at most).
+// Signals waiting for the socket, at most (the byte bound usually comes first
+// for large messages).
 inline constexpr std::size_t kOutboxLimit = 65536;
+// What a queued signal costs beyond its payload, roughly: the sd_bus_message
+// with its header fields and body part, and our queue entry.
+inline constexpr std::size_t kSignalOverhead = 512;
 
 class Outbox {
  public:
   // `dropped(id)` is told of every message of a user that could not be sent.
-  explicit Outbox(std::function<void(const std::string& id)> dropped) : dropped_(std::move(dropped)) {}
+  // `max_bytes`: what queued signals may cost together (payload +
+  // kSignalOverhead each).
+  Outbox(std::size_t max_bytes, std::function<void(const std::string& id)> dropped)
+      : dropped_(std::move(dropped)), max_bytes_(max_bytes) {}
 
   // The connection to write to; set once, before the first enqueue().
   void attach(sd_bus* bus) { bus_ = bus; }
+  // A new byte bound (reload); what is queued stays.
+  void set_max_bytes(std::size_t max_bytes) { max_bytes_ = max_bytes; }
 
   // Sends `signal` now if nothing waits and sd-bus's queue is empty, else
   // queues it (or drops it when full). `user`: whose message it is, counted
-  // as dropped if it cannot be sent; null for anything else. The caller
-  // pumps the loop afterwards (a partial write leaves output queued).
-  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user);
+  // as dropped if it cannot be sent; null for anything else. `payload`: its
+  // size in bytes (the text or data it carries). The caller pumps the loop
+  // afterwards (a partial write leaves output queued).
+  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload);
   // Feeds queued signals to sd-bus while it has no output pending. Throws
   // sdbus::Error when the connection is broken.
   void drain();
   // Drops everything queued, counting the users' messages.
   void drop_all();
   // Forgets everything queued without counting (destruction).
-  void clear() { queue_.clear(); }
+  void clear() {
+    queue_.clear();
+    bytes_ = 0;
+  }
 
   std::size_t size() const { return queue_.size(); }
+  std::size_t bytes() const { return bytes_; }
   bool empty() const { return queue_.empty(); }
 
  private:
   struct Outgoing {
     MessagePtr signal;
     std::shared_ptr<const std::string> user;  // counted as dropped if it cannot be sent; null: not a message
+    std::size_t cost;
   };
 
   bool sd_bus_has_output() const;
 
   std::function<void(const std::string& id)> dropped_;
+  std::size_t max_bytes_;
   sd_bus* bus_ = nullptr;
   std::deque<Outgoing> queue_;
+  std::size_t bytes_ = 0;  // sum of the queued signals' cost
 };
 
 }  // namespace wsheart::bus

@@ -96,7 +96,7 @@ void BusService::Impl::flush_properties() {
                                      if (open_changed) append_entry(m, "OpenCount", open);
                                      if (users_changed) append_entry(m, "UserCount", users);
                                    }),
-                nullptr);
+                nullptr, 0);
       } catch (const sdbus::Error& e) {
         log_.debug("PropertiesChanged on ", kManagerPath, " failed: ", e.getMessage());
       }
@@ -143,7 +143,7 @@ void BusService::Impl::flush_user(UserEntry& user) {
                                    if (since) append_entry(m, "StateSince", now.state_since_usec);
                                    if (url) append_entry(m, "Url", now.url);
                                  }),
-              nullptr);
+              nullptr, now.reason.size() + now.url.size());
     } catch (const sdbus::Error& e) {
       log_.debug("PropertiesChanged for user ", *user.id, " failed: ", e.getMessage());
     }

@@ -52,6 +52,8 @@ class BusService::Impl {
   bool owns_name() const { return name_owned_; }
   std::size_t subscriber_count() const { return subscribers_.size(); }
   std::size_t queued_signals() const { return outbox_.size(); }
+  std::size_t queued_bytes() const { return outbox_.bytes(); }
+  void set_queue_max_bytes(std::size_t bytes) { outbox_.set_max_bytes(bytes); }
 
  private:
   // ---- objects -----------------------------------------------------------
@@ -143,7 +145,7 @@ class BusService::Impl {
   void flush_user(UserEntry& user);
 
   // ---- output (bus_service.cpp) --------------------------------------------
-  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user);
+  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload);
   void drain_outbox();
   void connection_lost(const std::string& why);
 

@@ -345,6 +345,30 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
+namespace {
+
+// The state letter of /proc/PID/stat ('T' once a SIGSTOP has taken effect).
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
+}
+
+}  // namespace
+
+StoppedProcess::StoppedProcess(pid_t pid) : pid_(pid) {
+  if (pid_ <= 0 || ::kill(pid_, SIGSTOP) != 0) return;
+  stopped_ = eventually([&] { return process_state(pid_) == 'T'; }, 10s, 1ms);
+}
+
+void StoppedProcess::resume() {
+  if (resumed_ || pid_ <= 0) return;
+  resumed_ = true;
+  ::kill(pid_, SIGCONT);
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/wsheart-test-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");

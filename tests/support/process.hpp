@@ -109,6 +109,23 @@ class EchoServer {
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s,
                 std::chrono::milliseconds step = 5ms);
 
+// Stops a process (SIGSTOP) until destroyed or resumed (SIGCONT): a wedged
+// peer, e.g. a bus daemon that reads nothing. stopped() is true once the
+// stop has taken effect (/proc/PID/stat says 'T').
+class StoppedProcess {
+ public:
+  explicit StoppedProcess(pid_t pid);
+  ~StoppedProcess() { resume(); }
+  StoppedProcess(const StoppedProcess&) = delete;
+  StoppedProcess& operator=(const StoppedProcess&) = delete;
+  bool stopped() const { return stopped_; }
+  void resume();
+
+ private:
+  pid_t pid_;
+  bool stopped_ = false;
+  bool resumed_ = false;
+};
 
 // A fresh temporary directory, removed recursively by the destructor.
 class TempDir {

@@ -125,6 +125,7 @@ void BusTest::start(BusKind kind, const std::string& address) {
   options.version = "0.1.0-test";
   options.address = this->address();
   options.on_disconnected = [this](const std::string& why) { disconnects_.push_back(why); };
+  options.queue_max_bytes = queue_max_bytes_;
   service_ = std::make_unique<BusService>(io_, backend_, log_, options);
 }
 

@@ -158,6 +158,7 @@ class BusTest : public ::testing::Test {
   Logger log_{LogLevel::Warning};
   std::unique_ptr<BusService> service_;
   std::vector<std::string> disconnects_;
+  std::size_t queue_max_bytes_ = kDefaultQueueBytes;  // BusOptions for start()
 };
 
 std::string user_path(const std::string& id);

@@ -26,15 +26,6 @@ std::string json_s(const std::string& s) { return R"({"type":"s","data":")" + s 
 std::string json_t(std::uint64_t v) { return R"({"type":"t","data":)" + std::to_string(v) + "}"; }
 std::string json_u(std::uint32_t v) { return R"({"type":"u","data":)" + std::to_string(v) + "}"; }
 
-// The state letter of /proc/PID/stat ('T' once a SIGSTOP has taken effect).
-char process_state(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const auto paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
-}
-
 supervisor::Message text_message(std::uint64_t seq, std::string text) {
   supervisor::Message m;
   m.seq = seq;
@@ -551,15 +542,8 @@ TEST_F(BusTest, OverloadDropsAndCountsButNeverBlocksOrReorders) {
   constexpr std::uint64_t kFlood = 100000;  // more than the outbox and the socket hold together
   const std::string text(200, 'x');
 
-  const pid_t bus_pid = bus_.pid();
-  ASSERT_GT(bus_pid, 0);
-  struct Resume {  // whatever happens below, the bus daemon runs again
-    pid_t pid;
-    ~Resume() { ::kill(pid, SIGCONT); }
-  } resume{bus_pid};
-  ASSERT_EQ(::kill(bus_pid, SIGSTOP), 0);
-  ASSERT_TRUE(wsheart::test::eventually([&] { return process_state(bus_pid) == 'T'; }, 10s, 1ms))
-      << "dbus-daemon state " << process_state(bus_pid);
+  wsheart::test::StoppedProcess stopped_bus(bus_.pid());  // whatever happens below, it runs again
+  ASSERT_TRUE(stopped_bus.stopped());
 
   std::chrono::steady_clock::duration spent{};
   bool flooded = false;
@@ -576,7 +560,7 @@ TEST_F(BusTest, OverloadDropsAndCountsButNeverBlocksOrReorders) {
   EXPECT_GT(service_->queued_signals(), 0u) << "what fits is kept for later";
   EXPECT_EQ(recorder.count(), 0u) << "the bus daemon was stopped";
 
-  ASSERT_EQ(::kill(bus_pid, SIGCONT), 0);
+  stopped_bus.resume();
   ASSERT_TRUE(pump_until([&] { return service_->queued_signals() == 0; }, 60s)) << service_->queued_signals();
   const auto dropped = static_cast<std::uint64_t>(backend_.dropped["alice"]);
   EXPECT_GE(dropped, dropped_while_stopped);
@@ -585,6 +569,64 @@ TEST_F(BusTest, OverloadDropsAndCountsButNeverBlocksOrReorders) {
   std::uint64_t last = 0;
   for (const auto& s : recorder.seen()) {
     ASSERT_GT(s.seq, last);
+    last = s.seq;
+  }
+  EXPECT_EQ(recorder.seen().front().seq, 1u);
+}
+
+// The peak resident set of this process in KiB (VmHWM).
+std::size_t peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+// Large messages on a stopped bus: the outbox is bounded in bytes, not only
+// in count. 256 messages of 1 MiB (the default max_message_size) fit the
+// count bound 65,536 times over; with a 16 MiB byte bound the process must
+// not grow by what was emitted, the rest is dropped and counted, and what
+// was kept arrives in order once the bus runs again.
+TEST_F(BusTest, LargeMessagesOnAStoppedBusAreBoundedInBytes) {
+  queue_max_bytes_ = std::size_t{16} << 20;
+  start();
+  add("alice");
+  service_->request_name();
+  SignalRecorder recorder(address(), kSignalsFromService + ",member='MessageReceived'");
+  constexpr std::uint64_t kBurst = 256;
+  const std::string text(std::size_t{1} << 20, 'x');
+
+  wsheart::test::StoppedProcess stopped_bus(bus_.pid());  // whatever happens below, it runs again
+  ASSERT_TRUE(stopped_bus.stopped());
+
+  const std::size_t rss_before = peak_rss_kib();
+  bool flooded = false;
+  asio::post(io_, [&] {
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    flooded = true;
+  });
+  ASSERT_TRUE(pump_until([&] { return flooded; }, 60s)) << "emitting blocked on a stopped bus";
+  const std::size_t grown_kib = peak_rss_kib() - rss_before;
+  EXPECT_LE(service_->queued_bytes(), queue_max_bytes_);
+  // 16 MiB queued, the message sd-bus is writing, the kernel's socket buffer
+  // is not ours; 256 MiB were emitted.
+  EXPECT_LT(grown_kib, 64u * 1024) << "the outbox must be bounded in bytes";
+  const auto dropped_while_stopped = static_cast<std::uint64_t>(backend_.dropped["alice"]);
+  EXPECT_GT(dropped_while_stopped, kBurst / 2) << "a stopped bus must cost drops";
+  EXPECT_GT(service_->queued_signals(), 0u) << "what fits is kept for later";
+
+  stopped_bus.resume();
+  ASSERT_TRUE(pump_until([&] { return service_->queued_signals() == 0; }, 60s)) << service_->queued_signals();
+  EXPECT_EQ(service_->queued_bytes(), 0u);
+  const auto dropped = static_cast<std::uint64_t>(backend_.dropped["alice"]);
+  ASSERT_TRUE(pump_until([&] { return recorder.count() + dropped == kBurst; }, 60s))
+      << recorder.count() << " + " << dropped;
+  std::uint64_t last = 0;
+  for (const auto& s : recorder.seen()) {
+    ASSERT_GT(s.seq, last);
+    EXPECT_EQ(s.text.size(), text.size());
     last = s.seq;
   }
   EXPECT_EQ(recorder.seen().front().seq, 1u);
@@ -653,6 +695,39 @@ TEST_F(BusTest, FlushSendsPendingPropertiesNow) {
   pump_for(20ms);
   EXPECT_EQ(recorder.count(), 1u);
   EXPECT_EQ(recorder.seen()[0].changed, std::vector<std::string>{"MessagesSent"});
+}
+
+// Shutdown flushes before it releases the name. A subscriber that matches
+// on the well-known name (sender='org.wsheartd1', as wsheartctl monitor
+// does) stops matching once the name is gone, so anything still queued then
+// would be lost to it. The burst goes out while the bus daemon is stopped, so
+// most of it waits in the outbox when shutdown() is called.
+TEST_F(BusTest, ShutdownDeliversEveryQueuedSignalBeforeReleasingTheName) {
+  start();
+  add("alice");
+  service_->request_name();
+  SignalRecorder recorder(address(), kSignalsFromService + ",member='MessageReceived'");
+  constexpr std::uint64_t kBurst = 12000;  // 12 MB: more than sd-bus's 8 MiB socket buffer
+  const std::string text(1000, 'x');
+  std::size_t queued_at_shutdown = 0;
+  bool done = false;
+  wsheart::test::StoppedProcess stopped_bus(bus_.pid());
+  ASSERT_TRUE(stopped_bus.stopped());
+  asio::post(io_, [&] {
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    queued_at_shutdown = service_->queued_signals();
+    stopped_bus.resume();
+    service_->shutdown();
+    done = true;
+  });
+  ASSERT_TRUE(pump_until([&] { return done; }));
+  EXPECT_GT(queued_at_shutdown, 0u) << "the burst must still be queued when shutdown begins";
+  EXPECT_FALSE(service_->owns_name());
+  EXPECT_EQ(service_->queued_signals(), 0u);
+  EXPECT_TRUE(backend_.dropped.empty());
+  ASSERT_TRUE(pump_until([&] { return recorder.count() == kBurst; }, 20s))
+      << recorder.count() << " of " << kBurst << " seen by a subscriber following the name";
+  EXPECT_EQ(recorder.seen().back().seq, kBurst);
 }
 
 TEST_F(BusTest, DocumentedPythonSubscriberWorks) {

@@ -3,6 +3,7 @@
 // third-party bus tools as witnesses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <sstream>
 
@@ -310,6 +311,25 @@ TEST(Daemon, UnreachableBusExits69) {
                        {{"DBUS_SESSION_BUS_ADDRESS", "unix:path=" + dir.path() + "/no-bus"}}, 10s);
   EXPECT_EQ(r.exit_code, 69) << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+// A bus daemon that accepts the connection but never answers (stopped):
+// start-up gives up within a bound instead of waiting for sd-bus's 90 s or
+// systemd's start timeout, exits 69 and says why in one line.
+TEST(Daemon, WedgedBusExits69WithinABoundAndOneLine) {
+  PrivateBus bus;
+  TempDir dir;
+  auto path = dir.write("config.toml", "[[user]]\nid = \"a\"\nurl = \"ws://127.0.0.1:1/\"\n");
+  StoppedProcess stopped_bus(bus.pid());
+  ASSERT_TRUE(stopped_bus.stopped());
+  const auto t0 = Clock::now();
+  auto r = run_command({wsheartd_bin(), "--user", "--config", path}, bus.env(), 60s);
+  const auto took = Clock::now() - t0;
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  EXPECT_LT(took, 20s);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("cannot connect to the session bus"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did not answer within"), std::string::npos) << r.err;
 }
 
 TEST(Daemon, BadConfigExits78WithPositions) {

@@ -91,6 +91,7 @@ TEST(Defaults, MatchTheContract) {
   const Config config = must_load("[[user]]\nid = \"alice\"\nurl = \"wss://crm.example.com/wsCrm?jspCode={id}\"\n");
   EXPECT_EQ(config.path, "t.toml");
   EXPECT_EQ(config.daemon.max_handshakes, 8u);
+  EXPECT_EQ(config.daemon.bus_queue_size, std::uint64_t{64} << 20);
   ASSERT_EQ(config.users.size(), 1u);
   const UserConfig& user = config.users[0];
   EXPECT_EQ(user.id, "alice");
@@ -187,9 +188,10 @@ UserConfig every_key_expected(const std::string& id) {
 }
 
 TEST(Inheritance, EveryDefaultsKeyReachesEveryUser) {
-  const Config config = must_load(std::string("[daemon]\nmax_handshakes = 3\n[defaults]") + kEveryKey +
-                                  "[[user]]\nid = \"a\"\n[[user]]\nid = \"b\"\n");
+  const Config config = must_load(std::string("[daemon]\nmax_handshakes = 3\nbus_queue_size = \"8MiB\"\n[defaults]") +
+                                  kEveryKey + "[[user]]\nid = \"a\"\n[[user]]\nid = \"b\"\n");
   EXPECT_EQ(config.daemon.max_handshakes, 3u);
+  EXPECT_EQ(config.daemon.bus_queue_size, std::uint64_t{8} << 20);
   ASSERT_EQ(config.users.size(), 2u);
   EXPECT_EQ(config.users[0], every_key_expected("a"));
   EXPECT_EQ(config.users[1], every_key_expected("b"));
