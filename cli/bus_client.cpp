@@ -1,9 +1,6 @@
 #include "bus_client.hpp"
 
-#include <systemd/sd-bus.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -81,24 +78,6 @@ bool is_one_of(const std::string& name, std::initializer_list<const char*> names
 }  // namespace
 
 const char* bus_description(BusKind kind) { return kind == BusKind::System ? "system bus" : "session bus"; }
-
-std::string user_object_path(const std::string& id) {
-  char* path = nullptr;
-  const int r = sd_bus_path_encode(wsheart::bus::kUserPathPrefix, id.c_str(), &path);
-  if (r < 0 || path == nullptr) throw CliError(Exit::Failure, "out of memory");
-  std::string out(path);
-  std::free(path);  // NOLINT(cppcoreguidelines-no-malloc): allocated by libsystemd
-  return out;
-}
-
-std::optional<std::string> user_id_from_path(const std::string& path) {
-  char* id = nullptr;
-  const int r = sd_bus_path_decode(path.c_str(), wsheart::bus::kUserPathPrefix, &id);
-  if (r <= 0 || id == nullptr) return std::nullopt;
-  std::string out(id);
-  std::free(id);  // NOLINT(cppcoreguidelines-no-malloc)
-  return out;
-}
 
 CliError translate_error(const sdbus::Error& error, BusKind bus, const std::optional<std::string>& user) {
   const std::string& name = error.getName();

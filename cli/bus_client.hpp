@@ -22,10 +22,8 @@ namespace wsheart::cli {
 // "system bus" / "session bus", for messages.
 const char* bus_description(BusKind kind);
 
-// The object path of a user: /org/wsheartd1/user/<sd_bus_path_encode(id)>.
-std::string user_object_path(const std::string& id);
-// The inverse; nullopt when `path` is not a user object path.
-std::optional<std::string> user_id_from_path(const std::string& path);
+using bus::user_id_from_path;
+using bus::user_object_path;
 
 // Maps an sdbus error to the CLI's error. `user` names the user object the
 // call was made on (for "no such user"), if any.

@@ -10,11 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "bus/names.hpp"
 #include "format.hpp"
 
 namespace wsheart::cli {
 
-enum class BusKind { System, Session };
+using bus::BusKind;
 
 struct GlobalOptions {
   BusKind bus = BusKind::System;

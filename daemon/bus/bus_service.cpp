@@ -72,15 +72,6 @@ void wait_for_bus(const BusOptions& options) {
 
 }  // namespace
 
-std::string user_object_path(const std::string& id) {
-  char* path = nullptr;
-  int r = sd_bus_path_encode(kUserPathPrefix, id.c_str(), &path);
-  if (r < 0 || path == nullptr) throw std::bad_alloc();
-  std::string out(path);
-  std::free(path);
-  return out;
-}
-
 // ---- construction ----------------------------------------------------------
 
 BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options)

@@ -16,6 +16,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "bus/names.hpp"
 #include "log/log.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -66,8 +67,6 @@ class Backend {
     return snap ? snap->unix_uid : std::nullopt;
   }
 };
-
-enum class BusKind : std::uint8_t { System, Session };
 
 // How often changed message counters are announced at most.
 inline constexpr std::chrono::milliseconds kCounterInterval{100};
@@ -145,8 +144,5 @@ struct BusUnavailable : std::runtime_error {
 struct NameTaken : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-// The path of a user's object: kUserPathPrefix + "/" + sd_bus_path_encode(id).
-std::string user_object_path(const std::string& id);
 
 }  // namespace wsheart::bus

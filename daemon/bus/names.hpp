@@ -1,5 +1,10 @@
-// Every D-Bus name of the public API in one place (daemon and CLI share it).
+// Every D-Bus name of the public API in one place, and the user object paths
+// (daemon and CLI share it).
 #pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
 
 namespace wsheart::bus {
 
@@ -13,5 +18,13 @@ inline constexpr const char* kErrorInvalidConfig = "org.wsheartd1.Error.InvalidC
 inline constexpr const char* kErrorNoSuchUser = "org.wsheartd1.Error.NoSuchUser";
 inline constexpr const char* kErrorAccessDenied = "org.wsheartd1.Error.AccessDenied";
 inline constexpr const char* kErrorInvalidArgument = "org.wsheartd1.Error.InvalidArgument";
+
+enum class BusKind : std::uint8_t { System, Session };
+
+// The path of a user's object: kUserPathPrefix + "/" + sd_bus_path_encode(id).
+// Throws std::bad_alloc when sd-bus cannot allocate.
+std::string user_object_path(const std::string& id);
+// The inverse; nullopt when `path` is not a user object path.
+std::optional<std::string> user_id_from_path(const std::string& path);
 
 }  // namespace wsheart::bus

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "encoding.hpp"
 #include "harness.hpp"
 
 namespace wsheart::test {
@@ -36,23 +37,8 @@ const std::string kUserinfoSecret = "pwS3cretMm3Zr8";
 const std::string kQuerySecret = "qryS3cretTt5Wn1";
 const std::vector<std::string> kSecrets{kHeaderSecret, kFileSecret, kUserinfoSecret, kQuerySecret};
 
-std::string base64(const std::string& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    std::uint32_t group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (i + 1 < bytes.size()) group |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(group >> 18) & 63];
-    out += kAlphabet[(group >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(group >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[group & 63] : '=';
-  }
-  return out;
-}
-
 // The userinfo is sent as "Authorization: Basic base64(user:password)".
-const std::string kBasicCredentials = base64("agent:" + kUserinfoSecret);
+const std::string kBasicCredentials = encoding::base64_encode("agent:" + kUserinfoSecret);
 
 // Every form a secret could leak in.
 std::vector<std::string> needles() {
