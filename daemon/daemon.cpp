@@ -5,7 +5,9 @@
 #include <asio/post.hpp>
 #include <chrono>
 #include <csignal>
+#include <utility>
 #include <random>
+#include <system_error>
 
 #include "bus/names.hpp"
 #include "url.hpp"
@@ -48,9 +50,7 @@ class Daemon::User final : public supervisor::Effects {
       waiting_for_slot = true;
     }
   }
-  void send_text(std::string_view text) override {
-    if (conn != 0) daemon_.transport_.send_text(conn, text);
-  }
+  bool send_text(std::string_view text) override { return conn != 0 && daemon_.transport_.send_text(conn, text); }
   void send_ping(std::string_view payload) override {
     if (conn != 0) daemon_.transport_.send_ping(conn, payload);
   }
@@ -112,6 +112,8 @@ Daemon::Daemon(DaemonOptions options, config::Config config, Logger& log)
       transport_(io_, *this, log_) {}
 
 Daemon::~Daemon() {
+  // A config load still running posts into io_ and reads config_.path: wait for it.
+  if (loader_.joinable()) loader_.join();
   // Connections first (no callback may reach a half-destroyed daemon), then
   // user objects before the bus that holds the object manager.
   net_.reset();
@@ -197,7 +199,7 @@ void Daemon::watch_signals() {
     if (ec) return;
     if (signal_number == SIGHUP) {
       log_.info("SIGHUP: reloading ", config_.path);
-      reload();
+      reload(nullptr);
       watch_signals();
       return;
     }
@@ -421,17 +423,12 @@ std::optional<bus::UserSnapshot> Daemon::snapshot(const std::string& id) const {
   return s;
 }
 
-bus::SendOutcome Daemon::send(const std::string& id, std::string text) {
+std::optional<supervisor::SendResult> Daemon::send(const std::string& id, std::string text) {
   auto it = users_.find(id);
-  if (it == users_.end()) return bus::SendOutcome::NoSuchUser;
+  if (it == users_.end()) return std::nullopt;
   const auto result = it->second->sup().send(now(), std::move(text));
   if (it->second->on_bus) bus_->counters_changed(id);
-  switch (result) {
-    case supervisor::SendResult::Sent: return bus::SendOutcome::Sent;
-    case supervisor::SendResult::Queued: return bus::SendOutcome::Queued;
-    case supervisor::SendResult::Stopped: return bus::SendOutcome::Stopped;
-  }
-  return bus::SendOutcome::Stopped;
+  return result;
 }
 
 bool Daemon::reconnect(const std::string& id) {
@@ -463,9 +460,62 @@ void Daemon::bus_dropped(const std::string& id) {
   bus_->counters_changed(id);
 }
 
-std::vector<std::string> Daemon::reload() {
+void Daemon::reload(ReloadDone done) {
+  if (loading_) {
+    reload_next_.push_back(std::move(done));
+    reload_again_ = true;  // the file may have changed after the load in flight read it
+    return;
+  }
+  reload_waiting_.push_back(std::move(done));
+  start_reload();
+}
+
+void Daemon::start_reload() {
+  loading_ = true;
   notifier_.reloading();
-  auto loaded = config::load_file(config_.path);
+  // Reading and parsing the file, the NSS lookups of unix_user (which may ask
+  // a directory server) and the checks of credential files can all block:
+  // they run on a thread of their own while the loop goes on (heartbeats,
+  // watchdog). Only the result comes back to the loop.
+  try {
+    loader_ = std::thread([this, path = config_.path] {
+      const auto started = supervisor::MonoClock::now();
+      auto loaded = config::load_file(path);
+      const auto took = supervisor::MonoClock::now() - started;
+      asio::post(io_, [this, took, loaded = std::move(loaded)]() mutable { finish_reload(std::move(loaded), took); });
+    });
+  } catch (const std::system_error& e) {
+    log_.err("reload failed: cannot start a thread to read the config: ", e.what());
+    loading_ = false;
+    notifier_.ready();
+    const std::vector<std::string> problems{config_.path + ": cannot read the config now: " + e.what()};
+    for (auto& done : std::exchange(reload_waiting_, {})) {
+      if (done) done(problems);
+    }
+  }
+}
+
+void Daemon::finish_reload(config::LoadResult loaded, supervisor::Duration read_time) {
+  loader_.join();  // it has posted its result: it is ending
+  loading_ = false;
+  if (stopping_) return;  // the callers' bus goes away with the daemon
+  const auto started = supervisor::MonoClock::now();
+  const auto errors = apply_reload(std::move(loaded));
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  log_.info("reload: config read in ", duration_cast<milliseconds>(read_time).count(), " ms (off the loop), applied in ",
+            duration_cast<milliseconds>(supervisor::MonoClock::now() - started).count(), " ms");
+  notifier_.ready();
+  for (auto& done : std::exchange(reload_waiting_, {})) {
+    if (done) done(errors);
+  }
+  if (std::exchange(reload_again_, false)) {
+    reload_waiting_ = std::exchange(reload_next_, {});
+    start_reload();
+  }
+}
+
+std::vector<std::string> Daemon::apply_reload(config::LoadResult loaded) {
   std::vector<std::string> errors;
   for (const auto& d : loaded.diagnostics) {
     if (d.severity == config::Severity::Error) {
@@ -476,7 +526,6 @@ std::vector<std::string> Daemon::reload() {
   }
   if (!loaded.ok()) {
     for (const auto& e : errors) log_.err("reload rejected: ", e);
-    notifier_.ready();
     return errors;
   }
   config::Config next = std::move(*loaded.config);
@@ -484,12 +533,14 @@ std::vector<std::string> Daemon::reload() {
   unsigned added = 0;
   unsigned changed = 0;
   unsigned removed = 0;
-  // Removed users first: their handshake slots and sockets go before new ones come.
+  // Removed users first: their handshake slots and sockets go before new ones
+  // come. Hashed by id: O(users), not O(users x users), on the loop.
+  std::unordered_set<std::string_view> kept;
+  kept.reserve(next.users.size());
+  for (const auto& u : next.users) kept.insert(u.id);
   std::vector<std::string> gone;
   for (const auto& [id, user] : users_) {
-    bool kept = false;
-    for (const auto& u : next.users) kept = kept || u.id == id;
-    if (!kept) gone.push_back(id);
+    if (kept.count(id) == 0) gone.push_back(id);
   }
   for (const auto& id : gone) {
     retire_user(id);
@@ -518,7 +569,6 @@ std::vector<std::string> Daemon::reload() {
   bus_->manager_changed();
   schedule_status();
   log_.notice("reloaded ", config_.path, ": ", added, " added, ", changed, " changed, ", removed, " removed");
-  notifier_.ready();
   return {};
 }
 

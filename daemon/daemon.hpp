@@ -4,11 +4,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -59,11 +60,11 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   // bus::Backend
   std::optional<bus::UserSnapshot> snapshot(const std::string& id) const override;
   std::uint32_t open_count() const override { return open_count_; }
-  bus::SendOutcome send(const std::string& id, std::string text) override;
+  std::optional<supervisor::SendResult> send(const std::string& id, std::string text) override;
   bool reconnect(const std::string& id) override;
   std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
                                                          std::uint64_t since_seq) const override;
-  std::vector<std::string> reload() override;
+  void reload(ReloadDone done) override;  // answers on the loop, later
   void bus_dropped(const std::string& id) override;
   // Asked per message on the system bus: answer without building a snapshot.
   std::optional<std::uint32_t> unix_uid(const std::string& id) const override;
@@ -89,6 +90,9 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
                           const std::string& reason);
   void schedule_status();
   void raise_fd_limit();
+  void start_reload();
+  void finish_reload(config::LoadResult loaded, supervisor::Duration read_time);
+  std::vector<std::string> apply_reload(config::LoadResult loaded);
   void begin_shutdown(const char* why);
   void finish_shutdown();
   void watch_signals();
@@ -105,7 +109,7 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   std::unique_ptr<bus::BusService> bus_;
   std::unique_ptr<net::NetEvents> net_;
 
-  std::map<std::string, std::shared_ptr<User>> users_;  // by id
+  std::unordered_map<std::string, std::shared_ptr<User>> users_;  // by id
   std::vector<std::shared_ptr<User>> retiring_;          // removed by reload, closing
   std::unordered_map<transport::ConnId, User*> by_conn_;
   std::unordered_map<HandshakeLimiter::Token, User*> by_token_;
@@ -116,6 +120,15 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   bool stopping_ = false;
   int exit_code_ = kExitOk;
   std::optional<asio::steady_timer> stop_deadline_;
+
+  // Reload: the config is read off the loop (file, parse, NSS lookups, file
+  // checks may all block) by one thread at a time; the result is applied on
+  // the loop. Callers that ask while a load runs get the next load's answer.
+  std::thread loader_;
+  bool loading_ = false;
+  std::vector<ReloadDone> reload_waiting_;  // answered by the load in flight
+  std::vector<ReloadDone> reload_next_;     // asked during it: one more load
+  bool reload_again_ = false;
 };
 
 }  // namespace wsheart

@@ -42,21 +42,22 @@ struct UserSnapshot {
   std::optional<std::uint32_t> unix_uid;  // access restriction (system bus only)
 };
 
-enum class SendOutcome : std::uint8_t { Sent, Queued, NoSuchUser, Stopped };
-
 // Implemented by the daemon core. Called on the loop thread only.
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::optional<UserSnapshot> snapshot(const std::string& id) const = 0;
   virtual std::uint32_t open_count() const = 0;
-  virtual SendOutcome send(const std::string& id, std::string text) = 0;
+  // The supervisor's answer as it is (the bus alone turns it into a reply); nullopt: no such user.
+  virtual std::optional<supervisor::SendResult> send(const std::string& id, std::string text) = 0;
   virtual bool reconnect(const std::string& id) = 0;  // false: no such user
   // Copies of history entries with seq > since (oldest first); nullopt: no such user.
   virtual std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
                                                                   std::uint64_t since_seq) const = 0;
-  // Empty on success; otherwise the PATH:LINE:COL lines and nothing changed.
-  virtual std::vector<std::string> reload() = 0;
+  // Re-reads the config. `done` is called later, on the loop, with nothing on
+  // success, otherwise the PATH:LINE:COL lines (and nothing changed).
+  using ReloadDone = std::function<void(const std::vector<std::string>& problems)>;
+  virtual void reload(ReloadDone done) = 0;
   // A message that could not be put on the bus (outgoing queue full).
   virtual void bus_dropped(const std::string& id) = 0;
   // The access restriction of a user (system bus only). Asked once per

@@ -1,6 +1,8 @@
 // The org.wsheartd1.Manager methods (Reload, Subscribe, Unsubscribe) and the
 // subscribers that restricted messages are addressed to.
 
+#include <memory>
+
 #include "bus/service_impl.hpp"
 
 namespace wsheart::bus {
@@ -42,18 +44,24 @@ void BusService::Impl::on_unsubscribe(sdbus::IObject& object) {
   subscribers_.remove(call->getSender());
 }
 
-void BusService::Impl::on_reload(sdbus::IObject& object) {
+void BusService::Impl::on_reload(sdbus::IObject& object, sdbus::Result<>&& result) {
   if (options_.kind == BusKind::System && caller_uid(object) != 0) {
     throw sdbus::Error(kErrorAccessDenied, "only root may reload the configuration");
   }
-  std::vector<std::string> problems = backend_.reload();
-  if (problems.empty()) return;
-  std::string text;
-  for (const auto& line : problems) {
-    if (!text.empty()) text += '\n';
-    text += line;
-  }
-  throw sdbus::Error(kErrorInvalidConfig, text);
+  // The answer comes later, from the loop (the config is read off it).
+  auto pending = std::make_shared<sdbus::Result<>>(std::move(result));
+  backend_.reload([pending](const std::vector<std::string>& problems) {
+    if (problems.empty()) {
+      pending->returnResults();
+      return;
+    }
+    std::string text;
+    for (const auto& line : problems) {
+      if (!text.empty()) text += '\n';
+      text += line;
+    }
+    pending->returnError(sdbus::Error(kErrorInvalidConfig, text));
+  });
 }
 
 }  // namespace wsheart::bus

@@ -76,8 +76,12 @@ class BusService::Impl {
     sdbus::IObject& object() { return getObject(); }
 
    private:
-    void Reload() override {
-      guarded([&] { impl_.on_reload(getObject()); });
+    void Reload(sdbus::Result<>&& result) override {
+      try {
+        guarded([&] { impl_.on_reload(getObject(), std::move(result)); });
+      } catch (const sdbus::Error& e) {
+        result.returnError(e);
+      }
     }
     void Subscribe() override {
       guarded([&] { impl_.on_subscribe(getObject()); });
@@ -131,7 +135,7 @@ class BusService::Impl {
   void check_access(const UserEntry& user, sd_bus_message* call);
 
   // ---- the manager's methods and the subscribers (manager_methods.cpp) ----
-  void on_reload(sdbus::IObject& object);
+  void on_reload(sdbus::IObject& object, sdbus::Result<>&& result);
   void on_subscribe(sdbus::IObject& object);
   void on_unsubscribe(sdbus::IObject& object);
   void name_owner_changed(sdbus::Message& message);

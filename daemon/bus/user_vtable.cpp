@@ -210,11 +210,12 @@ void BusService::Impl::check_access(const UserEntry& user, sd_bus_message* call)
 
 bool BusService::Impl::on_send(const UserEntry& user, sd_bus_message* call, std::string text) {
   check_access(user, call);
-  switch (backend_.send(*user.id, std::move(text))) {
-    case SendOutcome::Sent: return false;
-    case SendOutcome::Queued: return true;
-    case SendOutcome::NoSuchUser: throw no_such_user(*user.id);
-    case SendOutcome::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + *user.id + " is stopped");
+  const auto result = backend_.send(*user.id, std::move(text));
+  if (!result) throw no_such_user(*user.id);
+  switch (*result) {
+    case supervisor::SendResult::Sent: return false;
+    case supervisor::SendResult::Queued: return true;
+    case supervisor::SendResult::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + *user.id + " is stopped");
   }
   throw sdbus::Error(kErrorFailed, "unexpected send outcome");
 }

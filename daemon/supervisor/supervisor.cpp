@@ -344,17 +344,22 @@ void Supervisor::timer_fired(Instant now) {
 
 SendResult Supervisor::send(Instant /*now*/, std::string text) {
   if (stats_.state == State::Stopped) return SendResult::Stopped;
-  if (stats_.state == State::Open) {
-    fx_.send_text(text);
+  // Texts already queued go first: the queue is non-empty while open only
+  // after a refused flush, and then the connection is on its way down.
+  if (stats_.state == State::Open && queue_.empty() && fx_.send_text(text)) {
     ++stats_.sent;
     return SendResult::Sent;
   }
+  enqueue(std::move(text));
+  return SendResult::Queued;
+}
+
+void Supervisor::enqueue(std::string text) {
   queue_.push_back(std::move(text));
   while (queue_.size() > config_.send_queue_limit) {
     queue_.pop_front();
     ++stats_.dropped;
   }
-  return SendResult::Queued;
 }
 
 // ---- internals -------------------------------------------------------------
@@ -469,6 +474,8 @@ void Supervisor::send_heartbeat(Instant now, TimePoint deadline) {
     ping_payload_ = "wsheartd-" + std::to_string(++ping_counter_);
     fx_.send_ping(ping_payload_);
   } else {
+    // Never queued, even when refused: the timeout below notices a connection
+    // that cannot carry it, and a stale heartbeat is no use to the next one.
     fx_.send_text(config_.heartbeat_payload);
   }
   arm_heartbeat(deadline);
@@ -486,13 +493,15 @@ void Supervisor::rearm_heartbeat(Instant /*now*/) {
   }
 }
 
+// A refusal means the new connection is already going down: what was not
+// sent stays queued (on_open texts are sent again on every open anyway).
 void Supervisor::on_open_flush() {
   for (const auto& text : config_.on_open) {
-    fx_.send_text(text);
+    if (!fx_.send_text(text)) return;
     ++stats_.sent;
   }
   while (!queue_.empty()) {
-    fx_.send_text(queue_.front());
+    if (!fx_.send_text(queue_.front())) return;
     ++stats_.sent;
     queue_.pop_front();
   }

@@ -59,6 +59,9 @@ struct Disconnect {
   std::string detail;  // for humans; never a secret
 };
 
+// What became of a text handed to send(): the one answer the bus reports.
+// Sent: the transport took it. Queued: kept for the next connection (none is
+// open, or the transport refused it because the connection is going down).
 enum class SendResult : std::uint8_t { Sent, Queued, Stopped };
 
 // Why connection attempts are held back (bits; any set = held): the network
@@ -84,7 +87,9 @@ class Effects {
  public:
   virtual ~Effects() = default;
   virtual void connect() = 0;                                           // start one attempt
-  virtual void send_text(std::string_view text) = 0;                    // on the open connection
+  // On the open connection. False: the transport refused it (the connection
+  // is going down, e.g. the peer's close frame came first); nothing was sent.
+  virtual bool send_text(std::string_view text) = 0;
   virtual void send_ping(std::string_view payload) = 0;                 // RFC 6455 ping
   virtual void close(std::uint16_t code, std::string_view reason) = 0;  // graceful close handshake
   virtual void abort() = 0;  // best-effort close frame, then drop the socket now; no disconnect follows
@@ -190,6 +195,7 @@ class Supervisor {
   void on_open_flush();
   void send_heartbeat(Instant now, TimePoint deadline);
   void probe(Instant now, std::string_view reason);
+  void enqueue(std::string text);
 
   config::UserConfig config_;
   Effects& fx_;

@@ -109,7 +109,7 @@ class Recorder final : public Effects {
  public:
   explicit Recorder(Model& m) : m_(m) {}
   void connect() override;
-  void send_text(std::string_view text) override;
+  bool send_text(std::string_view text) override;
   void send_ping(std::string_view payload) override;
   void close(std::uint16_t code, std::string_view reason) override;
   void abort() override;
@@ -140,6 +140,7 @@ struct Model {
   std::uint64_t last_seq = 0;
   std::string last_ping;
   std::optional<config::UserConfig> attempt_config;  // the config the live attempt was made with
+  bool refusing = false;  // the transport refuses texts (the connection is going down)
 };
 
 void Recorder::connect() {
@@ -149,7 +150,7 @@ void Recorder::connect() {
   m_.slot_granted.reset();
   m_.attempt_config.reset();
 }
-void Recorder::send_text(std::string_view text) {
+bool Recorder::send_text(std::string_view text) {
   FUZZ_CHECK(m_.live, "send_text without a connection");
   FUZZ_CHECK(m_.sup->state() == State::Open, "send_text in state %s", name(m_.sup->state()));
   if (m_.in_timer && text == m_.cfg->heartbeat_payload) {
@@ -157,6 +158,7 @@ void Recorder::send_text(std::string_view text) {
     FUZZ_CHECK(silent >= m_.cfg->heartbeat_interval, "heartbeat after only %lld ms of silence",
                static_cast<long long>(std::chrono::duration_cast<milliseconds>(silent).count()));
   }
+  return !m_.refusing;
 }
 void Recorder::send_ping(std::string_view payload) {
   FUZZ_CHECK(m_.live, "send_ping without a connection");
@@ -327,8 +329,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case 7: {
+        m.refusing = in.ConsumeIntegralInRange<int>(0, 3) == 0;
+        const auto sent_before = s.stats().sent;
         const SendResult r = s.send(now, in.ConsumeBool() ? "s" : m.cfg->heartbeat_payload);
         FUZZ_CHECK((r == SendResult::Stopped) == (s.state() == State::Stopped), "send result vs state");
+        FUZZ_CHECK((r == SendResult::Sent) == (s.stats().sent == sent_before + 1), "send result vs sent counter");
+        FUZZ_CHECK(r != SendResult::Sent || !m.refusing, "a refused text reported as sent");
         break;
       }
       case 8: advance_punctually(m, s, milliseconds(in.ConsumeIntegralInRange<int>(0, 3000))); break;

@@ -411,12 +411,14 @@ void NotifySocket::drain_loop() {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) continue;
     std::string datagram(buf, static_cast<std::size_t>(n));
+    const auto now = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> lock(mutex_);
     std::size_t start = 0;
     while (start < datagram.size()) {
       auto nl = datagram.find('\n', start);
       if (nl == std::string::npos) nl = datagram.size();
       lines_.push_back(datagram.substr(start, nl - start));
+      arrival_.push_back(now);
       start = nl + 1;
     }
     arrived_.notify_all();
@@ -441,6 +443,15 @@ std::optional<std::string> NotifySocket::wait_for(const std::string& prefix, std
 std::vector<std::string> NotifySocket::received() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return lines_;
+}
+
+std::vector<std::chrono::steady_clock::time_point> NotifySocket::arrivals(const std::string& line) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::chrono::steady_clock::time_point> out;
+  for (std::size_t i = 0; i < lines_.size(); ++i) {
+    if (lines_[i] == line) out.push_back(arrival_[i]);
+  }
+  return out;
 }
 
 std::string wsheartd_bin() { return WSHEARTD_BIN; }

@@ -153,6 +153,8 @@ class NotifySocket {
   // Waits for a datagram holding a line that starts with `prefix`; returns that line.
   std::optional<std::string> wait_for(const std::string& prefix, std::chrono::milliseconds timeout = 10s);
   std::vector<std::string> received() const;
+  // When each datagram line equal to `line` arrived, oldest first.
+  std::vector<std::chrono::steady_clock::time_point> arrivals(const std::string& line) const;
 
  private:
   void drain_loop();
@@ -162,6 +164,7 @@ class NotifySocket {
   mutable std::mutex mutex_;
   std::condition_variable arrived_;
   std::vector<std::string> lines_;
+  std::vector<std::chrono::steady_clock::time_point> arrival_;  // per line
   std::size_t scanned_ = 0;
   std::atomic<bool> quit_{false};
   std::thread drainer_;

@@ -36,7 +36,7 @@ using wsheart::test::Subprocess;
 struct FakeBackend : Backend {
   std::map<std::string, UserSnapshot> users;
   std::map<std::string, std::vector<supervisor::Message>> history;
-  std::map<std::string, SendOutcome> send_outcome;  // default Sent
+  std::map<std::string, supervisor::SendResult> send_outcome;  // default Sent
   std::uint32_t open = 0;
   std::vector<std::pair<std::string, std::string>> sent;
   std::vector<std::string> reconnected;
@@ -58,11 +58,11 @@ struct FakeBackend : Backend {
     return it->second;
   }
   std::uint32_t open_count() const override { return open; }
-  SendOutcome send(const std::string& id, std::string text) override {
-    if (report_no_such_user || users.count(id) == 0) return SendOutcome::NoSuchUser;
+  std::optional<supervisor::SendResult> send(const std::string& id, std::string text) override {
+    if (report_no_such_user || users.count(id) == 0) return std::nullopt;
     sent.emplace_back(id, std::move(text));
     auto it = send_outcome.find(id);
-    return it == send_outcome.end() ? SendOutcome::Sent : it->second;
+    return it == send_outcome.end() ? supervisor::SendResult::Sent : it->second;
   }
   bool reconnect(const std::string& id) override {
     if (report_no_such_user || users.count(id) == 0) return false;
@@ -81,9 +81,9 @@ struct FakeBackend : Backend {
     }
     return out;
   }
-  std::vector<std::string> reload() override {
+  void reload(ReloadDone done) override {
     ++reload_calls;
-    return reload_problems;
+    done(reload_problems);
   }
   void bus_dropped(const std::string& id) override { ++dropped[id]; }
 };

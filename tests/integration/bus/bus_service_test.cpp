@@ -293,7 +293,7 @@ TEST_F(BusTest, SendReturnsQueuedFlag) {
   start();
   add("alice");
   add("bob");
-  backend_.send_outcome["bob"] = SendOutcome::Queued;
+  backend_.send_outcome["bob"] = supervisor::SendResult::Queued;
   service_->request_name();
   auto r = busctl({"call", kBusName, user_path("alice"), kUser, "Send", "s", "hello there"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -309,7 +309,7 @@ TEST_F(BusTest, SendReturnsQueuedFlag) {
 TEST_F(BusTest, SendToStoppedUserIsInvalidArgument) {
   start();
   add("alice");
-  backend_.send_outcome["alice"] = SendOutcome::Stopped;
+  backend_.send_outcome["alice"] = supervisor::SendResult::Stopped;
   service_->request_name();
   auto r = gdbus_call(user_path("alice"), "org.wsheartd1.User.Send", {"hi"});
   EXPECT_NE(r.exit_code, 0);

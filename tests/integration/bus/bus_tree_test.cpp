@@ -124,7 +124,9 @@ std::map<std::string, std::string> interfaces_of(const std::string& xml) {
                                  (name != tag.attrs.end() ? name->second : std::string("-")) + ")";
       continue;
     }
-    if (tag.name == "annotation" && !kind.empty()) {
+    // Method.Async tells sdbus-c++'s code generator to make a handler that
+    // answers later; it is not part of what goes over the bus.
+    if (tag.name == "annotation" && !kind.empty() && tag.attrs.at("name") != "org.freedesktop.DBus.Method.Async") {
       members[interface][key] += " @" + tag.attrs.at("name") + "=" + tag.attrs.at("value");
     }
   }

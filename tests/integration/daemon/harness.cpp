@@ -10,7 +10,8 @@ DaemonHarness::~DaemonHarness() { daemon_.reset(); }
 
 std::string DaemonHarness::write_config(const std::string& toml) { return dir_.write("config.toml", toml); }
 
-bool DaemonHarness::start(const std::vector<std::string>& extra_args, const EnvOverrides& extra_env) {
+bool DaemonHarness::start(const std::vector<std::string>& extra_args, const EnvOverrides& extra_env,
+                          std::chrono::milliseconds ready_timeout) {
   std::vector<std::string> argv{wsheartd_bin(), "--user", "--config", config_path_, "--log-level", "debug"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto env = bus_.env();
@@ -18,7 +19,7 @@ bool DaemonHarness::start(const std::vector<std::string>& extra_args, const EnvO
   for (const auto& [key, value] : extra_env) env[key] = value;
   daemon_.emplace(argv, env);
   // READY=1, or give up as soon as the daemon has exited (bad config, bus...).
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (notify_.wait_for("READY=1", 50ms)) return true;
     if (!daemon_->running()) return false;

@@ -19,7 +19,8 @@ class DaemonHarness {
   std::string write_config(const std::string& toml);  // (re)writes config.toml, returns its path
   const std::string& config_path() const { return config_path_; }
   // Starts wsheartd --user on the private bus and waits for READY=1.
-  bool start(const std::vector<std::string>& extra_args = {}, const EnvOverrides& extra_env = {});
+  bool start(const std::vector<std::string>& extra_args = {}, const EnvOverrides& extra_env = {},
+             std::chrono::milliseconds ready_timeout = 10s);
   Subprocess& daemon() { return *daemon_; }
   NotifySocket& notify() { return notify_; }
   PrivateBus& bus() { return bus_; }

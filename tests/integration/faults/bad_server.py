@@ -22,6 +22,12 @@ can play several parts:
   /huge-header          upgrade, send the header of a 100 MiB text frame, then
                         payload bytes until the client goes away
   /close/CODE           upgrade, send a close frame with CODE and reason "bye"
+  /close-hold           the first connection: upgrade, send a close frame (1001),
+                        log the client's close ("client-close <code>"), then hold
+                        the socket open without a reply until the client gives
+                        up; later connections behave like /echo. Every text
+                        frame on any /close-hold connection is logged as
+                        "text <payload>"
   /burst/N/SIZE         upgrade, send N text frames "burst <i> <padding>" of SIZE
                         bytes, then log "burst-done N" once the kernel took them all;
                         behaves like /echo meanwhile
@@ -33,7 +39,7 @@ Commands on stdin, one per line:
                         stalls it)
 
 Events on stderr: "open <path>", "client-close <code>", "pongs <n>",
-"burst-done <n>", "closed <path>".
+"burst-done <n>", "text <payload>" (/close-hold), "closed <path>".
 """
 import argparse
 import asyncio
@@ -63,6 +69,7 @@ class Peer:
         # the read loop itself so a long stretch of buffered pongs cannot
         # starve it. A client that did not take pings as proof of life would
         # still time out.
+        self.log_texts = False
         self.keepalive_until = None  # flood pong count to keep alive for
         self.keepalives = 0
         self.last_keepalive = 0.0
@@ -98,6 +105,8 @@ class Peer:
                         self.pongs += 1
                 elif op == 0x1:
                     text = data.decode("utf-8", "replace")
+                    if self.log_texts:
+                        log("text", text)
                     if text == "HeartBeat":
                         self.writer.write(frame(0x1, b"HeartBeat"))
                     elif text.startswith("echo:"):
@@ -109,6 +118,7 @@ class Peer:
 
 
 ECHO_PEERS = set()
+CLOSE_HELD = []  # the /close-hold connection that got the close frame
 TASKS = set()  # strong references: asyncio only keeps weak ones to running tasks
 
 
@@ -205,6 +215,20 @@ async def handle(reader, writer):
             code = int(parts[1]) if len(parts) > 1 else 1000
             writer.write(frame(0x8, struct.pack("!H", code) + b"bye"))
             await writer.drain()
+            await peer.serve()
+            return
+        if mode == "close-hold":
+            peer.log_texts = True
+            if not CLOSE_HELD:
+                CLOSE_HELD.append(peer)
+                writer.write(frame(0x8, struct.pack("!H", 1001) + b"bye"))
+                await writer.drain()
+                while True:
+                    op, data = await read_frame(reader)
+                    if op == 0x8:
+                        log("client-close", struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005)
+                    elif op == 0x1:
+                        log("text", data.decode("utf-8", "replace"))
             await peer.serve()
             return
         if mode == "ping-flood":

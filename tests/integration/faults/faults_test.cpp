@@ -350,6 +350,27 @@ TEST_P(CloseCodes, ReasonAndBackoff) {
 INSTANTIATE_TEST_SUITE_P(Faults, CloseCodes, ::testing::Values(1000, 1001, 1002, 1003, 1008, 1011, 4000),
                          [](const ::testing::TestParamInfo<int>& p) { return "Code" + std::to_string(p.param); });
 
+// The peer's close frame is in and acknowledged, but the socket is still up
+// (the server holds it until the close handshake times out): the transport
+// refuses texts while the user is still open. Such a text must be neither
+// reported nor counted as sent: Send answers "queued", and the text goes out
+// on the next connection.
+TEST_F(Faults, SendRefusedByAClosingConnectionIsQueuedNotLost) {
+  BadServer bad;
+  // Heartbeats far apart: only the close handshake timeout (2 s) ends the held socket.
+  start_with_alice(bad.url("/close-hold"), "heartbeat_interval = \"30s\"\nheartbeat_timeout = \"30s\"");
+  ASSERT_TRUE(bad.wait_log("client-close 1001"));
+  auto r = d.call("alice", "Send", {"s", "echo:after-close"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "b true\n") << "a text the closing connection refused was reported as sent";
+  EXPECT_TRUE(bad.wait_log("text echo:after-close", 15s)) << "the refused text was lost";
+  // MessagesSent counts what the server got, once.
+  ASSERT_TRUE(d.wait_prop("alice", "MessagesReceived", [](const std::string& v) { return v == "1"; }));
+  EXPECT_EQ(d.prop("alice", "MessagesSent"), "1");
+  EXPECT_EQ(bad.count_log("text "), 1U);
+  expect_bob_healthy(d);
+}
+
 // The reserved .invalid TLD never resolves. The daemon runs in its own mount
 // namespace with a resolv.conf that points at 127.0.0.1, so the lookup never
 // leaves the machine (the host's resolver may be on another network).

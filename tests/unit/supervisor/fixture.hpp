@@ -37,6 +37,7 @@ class Recorder final : public Effects {
   int connects = 0;
   bool live = false;            // a connection exists as far as the effects know
   bool double_connect = false;  // connect() while one was live: must never happen
+  bool refuse = false;          // the transport refuses texts (a connection going down)
 
   void connect() override {
     ++connects;
@@ -44,7 +45,10 @@ class Recorder final : public Effects {
     live = true;
     lines.push_back("connect");
   }
-  void send_text(std::string_view text) override { lines.push_back("text " + std::string(text)); }
+  bool send_text(std::string_view text) override {
+    lines.push_back((refuse ? "refused " : "text ") + std::string(text));
+    return !refuse;
+  }
   void send_ping(std::string_view payload) override { lines.push_back("ping " + std::string(payload)); }
   void close(std::uint16_t code, std::string_view reason) override {
     lines.push_back("close " + std::to_string(code) + " " + std::string(reason));

@@ -1,6 +1,7 @@
 // The supervisor with an injected clock (fixture.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -418,11 +419,59 @@ TEST_F(SupervisorTest, SendQueueFlushesInOrderAfterOnOpenAndDropsOldestBeyondLim
   EXPECT_EQ(rec.take(), (Lines{"text now"}));
 }
 
+// The transport refuses a text when the connection is already going down
+// (e.g. the peer's close frame came in): the text is not lost and not counted
+// as sent; it waits in the queue for the next connection, behind nothing.
+TEST_F(SupervisorTest, RefusedSendIsQueuedNotCountedAndGoesOutOnTheNextConnection) {
+  open_connection();
+  fx.refuse = true;
+  EXPECT_EQ(sup.send(clock.now(), "first"), SendResult::Queued);
+  EXPECT_EQ(sup.send(clock.now(), "second"), SendResult::Queued);  // behind the first: not tried
+  EXPECT_EQ(fx.take(), (Lines{"refused first"}));
+  EXPECT_EQ(sup.stats().sent, 0U);
+  EXPECT_EQ(sup.queued(), 2U);
+  fx.refuse = false;
+  sup.disconnected(clock.now(), Disconnect{Disconnect::Cause::ServerClose, 1001, ""});
+  run_to_timer();  // backoff over
+  sup.handshake_started(clock.now());
+  sup.opened(clock.now());
+  auto lines = fx.take();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "text first"), 1) << ::testing::PrintToString(lines);
+  EXPECT_LT(std::find(lines.begin(), lines.end(), "text first"), std::find(lines.begin(), lines.end(), "text second"));
+  EXPECT_EQ(sup.stats().sent, 2U);
+  EXPECT_EQ(sup.queued(), 0U);
+}
+
+// A flush refused half way keeps the rest for the next connection.
+TEST_F(SupervisorTest, RefusedFlushKeepsTheRestQueued) {
+  sup.start(clock.now());
+  EXPECT_EQ(sup.send(clock.now(), "q1"), SendResult::Queued);
+  EXPECT_EQ(sup.send(clock.now(), "q2"), SendResult::Queued);
+  sup.handshake_started(clock.now());
+  fx.refuse = true;
+  sup.opened(clock.now());
+  EXPECT_EQ(sup.queued(), 2U);
+  EXPECT_EQ(sup.stats().sent, 0U);
+}
+
+// Heartbeats are the supervisor's own frames: never queued, never counted as
+// sent, never replayed on a later connection, even when the transport refused
+// them (where a user's text would be queued).
 TEST_F(SupervisorTest, HeartbeatsNeverEnterTheQueue) {
   open_connection();
-  run_to_timer();
+  fx.refuse = true;
+  run_to_timer();  // heartbeat due: refused
+  EXPECT_EQ(fx.take(), (Lines{"refused HeartBeat", "arm 10000"}));
+  EXPECT_EQ(sup.queued(), 0U);
   run_to_timer();  // dead
   EXPECT_EQ(sup.state(), State::Backoff);
+  fx.refuse = false;
+  run_to_timer();  // reconnect
+  sup.handshake_started(clock.now());
+  fx.take();
+  sup.opened(clock.now());
+  const auto lines = fx.take();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "text HeartBeat"), 0) << ::testing::PrintToString(lines);
   EXPECT_EQ(sup.queued(), 0U);
   EXPECT_EQ(sup.stats().sent, 0U);
 }
