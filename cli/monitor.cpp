@@ -171,13 +171,19 @@ int run_monitor(BusClient& client, const std::vector<std::string>& ids, Context&
     }
   }
   client.subscribe();
+  // A normal end (a signal, or nobody reading any more) unsubscribes; on the
+  // other ends the bus is gone or the daemon is, and leaving the bus is enough.
+  const auto finish = [&] {
+    if (state.owner) client.unsubscribe_quietly();
+    return to_int(Exit::Ok);
+  };
 
   for (;;) {
     try {
       while (bus.processPendingRequest()) {
-        if (state.output_closed) return to_int(Exit::Ok);
+        if (state.output_closed) return finish();
       }
-      if (state.output_closed) return to_int(Exit::Ok);
+      if (state.output_closed) return finish();
       if (state.resubscribe) {
         state.resubscribe = false;
         try {
@@ -196,8 +202,7 @@ int run_monitor(BusClient& client, const std::vector<std::string>& ids, Context&
     if (r < 0 && errno != EINTR) throw CliError(Exit::Failure, "poll failed");
     if (fds[1].revents != 0) {
       signals.consume();
-      if (state.owner) client.unsubscribe_quietly();
-      return to_int(Exit::Ok);
+      return finish();
     }
     if ((fds[0].revents & (POLLHUP | POLLERR)) != 0 && (fds[0].revents & POLLIN) == 0) {
       throw CliError(Exit::NotReachable,

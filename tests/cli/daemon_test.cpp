@@ -4,7 +4,7 @@
 // temp paths replaced): they check the contract end to end, the table layout
 // is checked by cli_unit_test and cli_golden_test.
 //
-// Skipped (not failed) when the wsheartd binary is not a working daemon yet.
+// A wsheartd binary that does not run is a failure of every test here, not a skip.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -32,9 +32,11 @@ auto has(const std::string& needle) {
   return [needle](const std::string& line) { return contains(line, needle); };
 }
 
-bool daemon_available() {
+// Empty when `wsheartd --version` works; otherwise what went wrong.
+std::string daemon_problem() {
   const CommandResult r = wsheart::test::run_command({wsheart::test::wsheartd_bin(), "--version"}, {}, 10s);
-  return r.exit_code == 0 && contains(r.out + r.err, "wsheartd");
+  if (r.exit_code == 0 && contains(r.out + r.err, "wsheartd")) return "";
+  return "exit code " + std::to_string(r.exit_code) + ", output: " + r.out + r.err;
 }
 
 // alice and bob: heartbeat off (no RTT, no heartbeat traffic: their rows are
@@ -76,7 +78,8 @@ std::string config_text(std::uint16_t port, bool with_erin = false, bool broken 
 class CliDaemon : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!daemon_available()) GTEST_SKIP() << "wsheartd is not built or not working yet: " << wsheart::test::wsheartd_bin();
+    const std::string problem = daemon_problem();
+    ASSERT_EQ(problem, "") << wsheart::test::wsheartd_bin() << " --version does not work";
     echo_.emplace();
     config_ = dir_.write("config.toml", config_text(echo_->port()));
     start_daemon();
