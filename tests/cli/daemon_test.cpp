@@ -242,7 +242,7 @@ TEST_F(CliDaemon, NotRunning) {
 // The config the package and `cmake --install` ship (no users): the daemon
 // starts, idles and says so in STATUS= and in `wsheartctl status`.
 TEST(ShippedConfig, StartsIdleAndSaysSo) {
-  if (!daemon_available()) GTEST_SKIP() << "wsheartd is not built or not working yet";
+  ASSERT_EQ(daemon_problem(), "") << wsheart::test::wsheartd_bin() << " --version does not work";
   PrivateBus bus;
   wsheart::test::NotifySocket notify;
   EnvOverrides env = bus.env();
