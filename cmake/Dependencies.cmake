@@ -5,6 +5,7 @@ find_package(websocketpp CONFIG REQUIRED)
 find_package(sdbus-c++ CONFIG REQUIRED)
 find_package(sdbus-c++-tools CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
