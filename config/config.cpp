@@ -45,7 +45,8 @@ bool UserConfig::operator==(const UserConfig& other) const {
                     c.heartbeat_reply, c.heartbeat_interval, c.heartbeat_timeout, c.connect_timeout,
                     c.reconnect_initial, c.reconnect_max, c.reconnect_multiplier, c.reconnect_jitter, c.stable_after,
                     c.fatal_backoff, c.wake_probe_timeout, c.max_message_size, c.send_queue_limit, c.history, c.tls_verify, c.ca_file,
-                    c.client_cert, c.client_key, c.pin_sha256, c.unix_user, c.unix_uid);
+                    c.client_cert, c.client_key, c.pin_sha256, c.unix_user, c.unix_uid, c.cursors,
+                    c.cursor_if, c.state_flush);
   };
   return fields(*this) == fields(other);
 }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "cursor.hpp"
 #include "url.hpp"
 
 namespace wsheart::config {
@@ -59,6 +60,9 @@ struct UserConfig {
   std::vector<std::string> pin_sha256;  // base64 SHA-256 of the server's SubjectPublicKeyInfo; any may match
   std::string unix_user;  // as written; "" = none
   std::optional<std::uint32_t> unix_uid;  // resolved from unix_user
+  std::vector<CursorRule> cursors;        // `cursor`, in file order; empty = no resume
+  std::optional<CursorCondition> cursor_if;
+  Duration state_flush{5000};             // the daemon flushes at the smallest of its users'
 
   bool operator==(const UserConfig& other) const;
   bool operator!=(const UserConfig& other) const { return !(*this == other); }

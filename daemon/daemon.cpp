@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "bus/names.hpp"
+#include "resume/user_resume.hpp"
 #include "url.hpp"
 
 namespace wsheart {
@@ -40,6 +41,8 @@ class Daemon::User final : public supervisor::Effects {
   bool waiting_for_slot = false;
   bool on_bus = false;
   bool retiring = false;
+  std::unique_ptr<resume::UserResume> resume;  // set iff the user has a cursor
+  bool bus_refused = false;                     // the bus dropped the message being emitted
 
   // supervisor::Effects
   void connect() override {
@@ -88,11 +91,38 @@ class Daemon::User final : public supervisor::Effects {
     daemon_.user_state_changed(*this, old_state, new_state, std::string(reason));
   }
   void message(const supervisor::Message& message) override {
+    bus_refused = false;
     if (on_bus && daemon_.bus_) {
       daemon_.bus_->emit_message(id(), message);
       daemon_.bus_->counters_changed(id());
+    } else {
+      bus_refused = true;
     }
+    if (!resume) return;
+    // The cursor moves only once its message is on the bus: a crash may
+    // repeat a message, never skip one.
+    if (bus_refused) {
+      resume->not_republished();
+    } else {
+      resume->republished();
+    }
+    state_changed_note();
   }
+  bool admit(std::string_view text) override {
+    if (!resume || resume->admit(text)) return true;
+    if (on_bus && daemon_.bus_) daemon_.bus_->counters_changed(id());
+    return false;
+  }
+  bool send_on_open(std::string_view text) override {
+    return resume ? send_text(resume->frame(text)) : send_text(text);
+  }
+  // The seq (and maybe the cursors) moved: the state file needs this user again.
+  void state_changed_note() {
+    if (state_noted_) return;
+    state_noted_ = true;
+    daemon_.state_.changed(id());
+  }
+  void state_taken() { state_noted_ = false; }
 
  private:
   Daemon& daemon_;
@@ -100,6 +130,7 @@ class Daemon::User final : public supervisor::Effects {
   std::uint64_t timer_generation_ = 0;
   supervisor::Supervisor sup_;
   HandshakeLimiter::Token token_;
+  bool state_noted_ = false;
 };
 
 Daemon::Daemon(DaemonOptions options, config::Config config, Logger& log)
@@ -109,7 +140,9 @@ Daemon::Daemon(DaemonOptions options, config::Config config, Logger& log)
       signals_(io_),
       notifier_(io_),
       limiter_(config_.daemon.max_handshakes),
-      transport_(io_, *this, log_) {}
+      transport_(io_, *this, log_),
+      state_(io_, log_, state::StateStore::Options{options_.state_directory, options_.state_write_delay},
+             [this](const std::string& id) { return state_record(id); }) {}
 
 Daemon::~Daemon() {
   // A config load still running posts into io_ and reads config_.path: wait for it.
@@ -154,6 +187,8 @@ int Daemon::run() {
   // The whole object tree exists before the name is claimed, so a client that
   // sees the name sees every user.
   for (const auto& user_config : config_.users) add_user(user_config, false);
+  state_.drop_unclaimed();
+  update_state_interval();
   try {
     bus_->request_name();
   } catch (const std::exception& e) {
@@ -176,6 +211,7 @@ int Daemon::run() {
   notifier_.ready();
   notifier_.start_watchdog();
   io_.run();
+  state_.close();
   log_.notice("wsheartd stopped");
   return exit_code_;
 }
@@ -216,6 +252,7 @@ std::shared_ptr<Daemon::User> Daemon::make_user(const config::UserConfig& config
   const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
   auto user = std::make_shared<User>(*this, config, seed, next_token_++);
   user->self = user;
+  attach_resume(*user, config);
   by_token_[user->token()] = user.get();
   return user;
 }
@@ -232,6 +269,7 @@ void Daemon::retire_user(const std::string& id) {
   if (it == users_.end()) return;
   auto user = it->second;
   users_.erase(it);
+  state_.changed(id);  // leaves the state file
   if (user->on_bus) bus_->remove_user(id);
   user->on_bus = false;
   user->retiring = true;
@@ -246,8 +284,10 @@ void Daemon::start_handshake(User& user) {
   const auto& c = user.sup().config();
   transport::ConnectRequest request;
   request.user_id = c.id;
-  request.url = c.endpoint;
-  request.headers = c.headers;
+  // With cursors the url is rendered for each attempt; it parses like the
+  // template did at load (values are percent-encoded).
+  request.url = user.resume ? user.resume->endpoint(c.url).value_or(c.endpoint) : c.endpoint;
+  request.headers = user.resume ? user.resume->headers(c.headers) : c.headers;
   request.headers_file = c.headers_file;
   request.connect_timeout = c.connect_timeout;
   request.max_message_size = c.max_message_size;
@@ -420,6 +460,10 @@ std::optional<bus::UserSnapshot> Daemon::snapshot(const std::string& id) const {
   s.dropped = stats.dropped;
   s.last_message_usec = stats.last_message_usec;
   s.unix_uid = sup.config().unix_uid;
+  if (const auto& resume = it->second->resume) {
+    s.cursor = resume->state().values();
+    s.duplicates = resume->state().duplicates();
+  }
   return s;
 }
 
@@ -456,6 +500,7 @@ std::optional<std::uint32_t> Daemon::unix_uid(const std::string& id) const {
 void Daemon::bus_dropped(const std::string& id) {
   auto it = users_.find(id);
   if (it == users_.end()) return;
+  it->second->bus_refused = true;
   it->second->sup().count_dropped();
   bus_->counters_changed(id);
 }
@@ -558,6 +603,7 @@ std::vector<std::string> Daemon::apply_reload(config::LoadResult loaded) {
       sup.start(t);
       ++added;
     } else if (it->second->sup().config() != user_config) {
+      reconfigure_resume(*it->second, user_config);
       it->second->sup().reconfigure(user_config, t);
       bus_->user_changed(user_config.id);
       ++changed;
@@ -566,6 +612,8 @@ std::vector<std::string> Daemon::apply_reload(config::LoadResult loaded) {
   grant_waiting_handshakes();  // a larger cap may let waiters start now
   config_.daemon = next.daemon;
   if (net_) net_->reconfigure(net_options(config_.daemon));
+  update_state_interval();
+  state_.flush();
   bus_->manager_changed();
   schedule_status();
   log_.notice("reloaded ", config_.path, ": ", added, " added, ", changed, " changed, ", removed, " removed");
@@ -617,6 +665,62 @@ bool Daemon::any_connection() const {
     if (user->sup().has_connection()) return true;
   }
   return false;
+}
+
+// ---- resume ----------------------------------------------------------------
+
+void Daemon::attach_resume(User& user, const config::UserConfig& config) {
+  if (config.cursors.empty()) return;
+  user.resume = std::make_unique<resume::UserResume>(config);
+  auto saved = state_.take(config.id);
+  if (!saved) return;
+  user.sup().continue_seq(saved->last_seq);  // seq belongs to the user, whatever the origin
+  if (saved->origin == user.resume->origin()) {
+    user.resume->state().restore(std::move(saved->cursors), saved->seen);
+  } else {
+    log_.notice(config.id, ": saved cursors came from ", config::redact_url(saved->origin), ", not ",
+                config::redact_url(user.resume->origin()), ": dropped");
+    user.state_changed_note();
+  }
+}
+
+void Daemon::reconfigure_resume(User& user, const config::UserConfig& config) {
+  const auto& old = user.sup().config();
+  if (old.cursors == config.cursors && old.cursor_if == config.cursor_if && old.url == config.url) return;
+  std::unique_ptr<resume::UserResume> previous = std::move(user.resume);
+  if (!config.cursors.empty()) {
+    user.resume = std::make_unique<resume::UserResume>(config);
+    // Values of cursors that are still configured carry over, from the same origin only.
+    if (previous && previous->origin() == user.resume->origin()) {
+      resume::CursorValues kept;
+      for (const auto& rule : config.cursors) {
+        const auto found = previous->state().values().find(rule.name);
+        if (found != previous->state().values().end()) kept.insert(*found);
+      }
+      user.resume->state().restore(std::move(kept), previous->state().seen_oldest_first());
+    }
+  }
+  user.state_changed_note();
+}
+
+std::optional<state::UserRecord> Daemon::state_record(const std::string& id) const {
+  const auto it = users_.find(id);
+  if (it == users_.end() || !it->second->resume) return std::nullopt;
+  User& user = *it->second;
+  user.state_taken();
+  const auto& resume = *user.resume;
+  return state::UserRecord{resume.origin(), user.sup().history().last_seq(), resume.state().values(),
+                           resume.state().seen_oldest_first()};
+}
+
+void Daemon::update_state_interval() {
+  std::optional<std::chrono::milliseconds> shortest;
+  for (const auto& [id, user] : users_) {
+    if (!user->resume) continue;
+    const auto flush = user->sup().config().state_flush;
+    if (!shortest || flush < *shortest) shortest = flush;
+  }
+  if (shortest) state_.set_interval(*shortest);
 }
 
 }  // namespace wsheart

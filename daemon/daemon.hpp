@@ -22,6 +22,7 @@
 #include "log/log.hpp"
 #include "net/net_events.hpp"
 #include "notify.hpp"
+#include "state/state_store.hpp"
 #include "transport/transport.hpp"
 
 namespace wsheart {
@@ -32,6 +33,10 @@ struct DaemonOptions {
   std::string version;
   // How long a graceful stop may wait for close handshakes before aborting.
   std::chrono::milliseconds stop_timeout{2000};
+  // Where the state file (cursors, seq) lives; see docs/resume.md.
+  std::string state_directory;
+  // Test hook: every state file write waits this long first (a slow disk).
+  std::chrono::milliseconds state_write_delay{0};
 };
 
 // Exit codes of the contract.
@@ -97,6 +102,11 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   void finish_shutdown();
   void watch_signals();
   static net::NetOptions net_options(const config::DaemonConfig& daemon);
+  // Resume: cursors and the state file (docs/resume.md).
+  void attach_resume(User& user, const config::UserConfig& config);
+  void reconfigure_resume(User& user, const config::UserConfig& config);
+  std::optional<state::UserRecord> state_record(const std::string& id) const;
+  void update_state_interval();
 
   DaemonOptions options_;
   config::Config config_;
@@ -108,6 +118,7 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   transport::Transport transport_;
   std::unique_ptr<bus::BusService> bus_;
   std::unique_ptr<net::NetEvents> net_;
+  state::StateStore state_;
 
   std::unordered_map<std::string, std::shared_ptr<User>> users_;  // by id
   std::vector<std::shared_ptr<User>> retiring_;          // removed by reload, closing

@@ -1,5 +1,7 @@
 // wsheartd: heartbeat-supervised WebSocket connections republished on D-Bus.
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -9,6 +11,7 @@
 #include "config.hpp"
 #include "daemon.hpp"
 #include "log/log.hpp"
+#include "state/state_file.hpp"
 
 namespace {
 
@@ -84,6 +87,14 @@ std::optional<int> parse(int argc, char** argv, Arguments& args) {
   return std::nullopt;
 }
 
+// Test hook, not a setting: WSHEARTD_TEST_STATE_WRITE_DELAY_MS makes every
+// state file write wait first, standing in for a slow disk (tests/integration/resume).
+std::chrono::milliseconds test_state_write_delay() {
+  const char* text = std::getenv("WSHEARTD_TEST_STATE_WRITE_DELAY_MS");
+  if (text == nullptr) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::strtol(text, nullptr, 10));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,7 +120,14 @@ int main(int argc, char** argv) {
   if (!loaded.ok()) return wsheart::kExitConfig;
 
   try {
-    wsheart::Daemon daemon({path, args.bus, WSHEART_VERSION}, std::move(*loaded.config), log);
+    wsheart::DaemonOptions options;
+    options.config_path = path;
+    options.bus_kind = args.bus;
+    options.version = WSHEART_VERSION;
+    options.state_directory = args.bus == wsheart::bus::BusKind::System ? wsheart::state::default_system_directory()
+                                                                        : wsheart::state::default_user_directory();
+    options.state_write_delay = test_state_write_delay();
+    wsheart::Daemon daemon(std::move(options), std::move(*loaded.config), log);
     return daemon.run();
   } catch (const std::exception& e) {
     log.err("fatal: ", e.what());

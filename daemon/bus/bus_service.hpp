@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -40,6 +41,8 @@ struct UserSnapshot {
   std::uint64_t dropped = 0;
   std::uint64_t last_message_usec = 0;
   std::optional<std::uint32_t> unix_uid;  // access restriction (system bus only)
+  std::map<std::string, std::string> cursor;  // resume cursor values (none without a cursor)
+  std::uint64_t duplicates = 0;               // replays not republished
 };
 
 // Implemented by the daemon core. Called on the loop thread only.

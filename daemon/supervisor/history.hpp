@@ -29,6 +29,11 @@ class HistoryRing {
   std::vector<const Message*> since(std::uint64_t since_seq) const;
   std::uint64_t last_seq() const { return last_seq_; }
   std::uint64_t next_seq() const { return last_seq_ + 1; }
+  // The next message gets last_seq + 1, if that is later than now. Only
+  // while empty: entries hold consecutive seqs.
+  void continue_after(std::uint64_t last_seq) {
+    if (items_.empty() && last_seq > last_seq_) last_seq_ = last_seq;
+  }
 
  private:
   std::size_t capacity_;

@@ -300,6 +300,7 @@ void Supervisor::frame(Instant now, FrameKind kind, std::string payload) {
   switch (kind) {
     case FrameKind::Text:
       if (config_.heartbeat == config::HeartbeatMode::Text && payload == config_.heartbeat_reply) return;
+      if (!fx_.admit(payload)) return;
       [[fallthrough]];
     case FrameKind::Binary: {
       Message message{history_.next_seq(), now.wall_usec, kind == FrameKind::Binary, std::move(payload)};
@@ -497,7 +498,7 @@ void Supervisor::rearm_heartbeat(Instant /*now*/) {
 // sent stays queued (on_open texts are sent again on every open anyway).
 void Supervisor::on_open_flush() {
   for (const auto& text : config_.on_open) {
-    if (!fx_.send_text(text)) return;
+    if (!fx_.send_on_open(text)) return;
     ++stats_.sent;
   }
   while (!queue_.empty()) {

@@ -97,6 +97,11 @@ class Effects {
   virtual void cancel_timer() = 0;
   virtual void state_changed(State old_state, State new_state, std::string_view reason) = 0;
   virtual void message(const Message& message) = 0;  // republish (seq already assigned)
+  // An inbound text before it gets a seq: false drops it (a replay already
+  // republished). It still proved the connection alive.
+  virtual bool admit(std::string_view /*text*/) { return true; }
+  // An on_open frame, which the daemon may render with cursor values first.
+  virtual bool send_on_open(std::string_view text) { return send_text(text); }
 };
 
 struct Stats {
@@ -160,6 +165,8 @@ class Supervisor {
   void timer_fired(Instant now);
   SendResult send(Instant now, std::string text);
   void count_dropped(std::uint64_t n = 1) { stats_.dropped += n; }
+  // Seq goes on after `last_seq` (restored from the state file); never backwards.
+  void continue_seq(std::uint64_t last_seq) { history_.continue_after(last_seq); }
 
   // Observers.
   State state() const { return stats_.state; }
