@@ -19,7 +19,7 @@ bool store(std::optional<T> value, T& field) {
 }
 
 // Every key a [defaults] or [[user]] table may hold ("id" only in [[user]], handled apart).
-constexpr std::array<UserKeyRule, 26> kUserKeyRules{{
+constexpr std::array<UserKeyRule, 29> kUserKeyRules{{
     {"url", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_url_template(k, v), c.url);
      }},
@@ -30,7 +30,14 @@ constexpr std::array<UserKeyRule, 26> kUserKeyRules{{
        return store(l.read_headers_file(k, v), c.headers_file);
      }},
     {"on_open", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
-       return store(l.read_string_array(k, v), c.on_open);
+       auto frames = l.read_string_array(k, v);
+       if (!frames) return false;
+       bool valid = true;
+       for (std::size_t i = 0; i < frames->size(); ++i) {
+         valid = check_placeholders(std::string(k) + "[" + std::to_string(i) + "]", *v.as_array()->get(i),
+                                    TemplateContext::Frame, l.reporter()) && valid;
+       }
+       return valid && store(std::move(frames), c.on_open);
      }},
     {"heartbeat", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_heartbeat(k, v), c.heartbeat);
@@ -101,6 +108,18 @@ constexpr std::array<UserKeyRule, 26> kUserKeyRules{{
      }},
     {"unix_user", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return l.read_unix_user(k, v, c);
+     }},
+    {"cursor", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(read_cursor_rules(k, v, l.reporter()), c.cursors);
+     }},
+    {"cursor_if", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       auto condition = read_cursor_condition(k, v, l.reporter());
+       if (!condition) return false;
+       c.cursor_if = std::move(condition);
+       return true;
+     }},
+    {"state_flush", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_duration(k, v), c.state_flush);
      }},
 }};
 

@@ -205,6 +205,12 @@ void Loader::load_users(const toml::node& node, const UserConfig& defaults, cons
     const KeyPositions keys = apply_user_keys(*table, Section::User, user);
     check_reconnect_range(user, keys);
     check_client_pair(user, keys, defaults_keys);
+    if (id) {
+      // A template in [defaults] is reported once, for the first user it fails.
+      check_cursor_references(user, *table, defaults_table_, [this](Position at, std::string message) {
+        if (cursor_reported_.insert(std::make_pair(at.line, at.column)).second) error(at, std::move(message));
+      });
+    }
 
     const bool url_in_user = keys.present.count("url") != 0;
     const bool url_in_defaults = defaults_keys.present.count("url") != 0;
@@ -217,7 +223,9 @@ void Loader::load_users(const toml::node& node, const UserConfig& defaults, cons
       user.url = substitute_id(user.url, *id);
       // The template was checked with a stand-in id; this is a safety net.
       std::string reason;
-      if (auto endpoint = parse_ws_url(user.url, &reason)) {
+      // With placeholders this is the stand-in form; the daemon renders and
+      // parses the url again for every attempt.
+      if (auto endpoint = parse_ws_url(url_with_stand_ins(user.url), &reason)) {
         user.endpoint = std::move(*endpoint);
       } else {
         error(url_at->second, "url: " + reason + " (for user '" + *id + "')");
@@ -246,6 +254,7 @@ LoadResult Loader::load(std::string_view text, std::optional<mode_t> file_mode) 
       load_daemon(value, config.daemon);
     } else if (name == "defaults") {
       if (const auto* table = value.as_table()) {
+        defaults_table_ = table;
         defaults_keys = apply_user_keys(*table, Section::Defaults, defaults);
         check_reconnect_range(defaults, defaults_keys);
       } else {

@@ -25,6 +25,7 @@
 #include <toml++/toml.h>
 
 #include "config.hpp"
+#include "cursor_keys.hpp"
 
 namespace wsheart::config {
 
@@ -73,6 +74,9 @@ class Loader {
   std::optional<std::string> read_credential_path(std::string_view key, const toml::node& value);
   std::optional<std::vector<std::string>> read_pins(std::string_view key, const toml::node& value);
   bool read_unix_user(std::string_view key, const toml::node& value, UserConfig& config);
+  ReportError reporter() {
+    return [this](Position at, std::string message) { error(at, std::move(message)); };
+  }
 
  private:
   // --- structure (loader.cpp)
@@ -89,6 +93,8 @@ class Loader {
   std::string path_;
   std::vector<Diagnostic> diagnostics_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> pair_reported_;  // [defaults] client pair errors
+  std::set<std::pair<std::uint32_t, std::uint32_t>> cursor_reported_;  // placeholder names, once per place
+  const toml::table* defaults_table_ = nullptr;
 };
 
 // "{id}" in a url template replaced by the percent-encoded id.

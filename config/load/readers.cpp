@@ -248,6 +248,10 @@ std::optional<std::vector<Header>> Loader::read_headers(std::string_view key, co
       valid = false;
       continue;
     }
+    if (!check_placeholders(label, *entry.value, TemplateContext::Header, reporter())) {
+      valid = false;
+      continue;
+    }
     headers.push_back(Header{std::string(name), text->get()});
   }
   if (!valid) return std::nullopt;
@@ -278,9 +282,11 @@ std::optional<std::vector<std::string>> Loader::read_string_array(std::string_vi
 std::optional<std::string> Loader::read_url_template(std::string_view key, const toml::node& value) {
   auto text = read_string(key, value);
   if (!text) return std::nullopt;
-  // {id} becomes a percent-encoded id, which is valid wherever the word "id" is.
+  if (!check_placeholders(key, value, TemplateContext::Url, reporter())) return std::nullopt;
+  // {id} becomes a percent-encoded id, which is valid wherever the word "id"
+  // is; so does a cursor value (percent-encoded) wherever the word "cursor" is.
   std::string reason;
-  if (!parse_ws_url(substitute_id(*text, "id"), &reason)) {
+  if (!parse_ws_url(url_with_stand_ins(substitute_id(*text, "id")), &reason)) {
     error(value, std::string(key) + ": " + reason);
     return std::nullopt;
   }

@@ -121,6 +121,7 @@ void BusService::Impl::flush_user(UserEntry& user) {
   // In name order, as a std::map gave them before.
   const bool last_message = now.last_message_usec != last.last_message_usec;
   const bool dropped = now.dropped != last.dropped;
+  const bool duplicates = now.duplicates != last.duplicates;
   const bool received = now.received != last.received;
   const bool sent = now.sent != last.sent;
   const bool reconnects = now.reconnects != last.reconnects;
@@ -128,13 +129,14 @@ void BusService::Impl::flush_user(UserEntry& user) {
   const bool reason = now.reason != last.reason;
   const bool since = now.state_since_usec != last.state_since_usec;
   const bool url = now.url != last.url;
-  const bool any = last_message || dropped || received || sent || reconnects || state || reason || since || url;
+  const bool any = last_message || dropped || duplicates || received || sent || reconnects || state || reason || since || url;
   if (any && !loop_->broken()) {
     try {
       enqueue(properties_changed(raw_bus_, user.path.c_str(), kUserInterface,
                                  [&](sd_bus_message* m) {
                                    if (last_message) append_entry(m, "LastMessageAt", now.last_message_usec);
                                    if (dropped) append_entry(m, "MessagesDropped", now.dropped);
+                                   if (duplicates) append_entry(m, "MessagesDuplicate", now.duplicates);
                                    if (received) append_entry(m, "MessagesReceived", now.received);
                                    if (sent) append_entry(m, "MessagesSent", now.sent);
                                    if (reconnects) append_entry(m, "Reconnects", now.reconnects);

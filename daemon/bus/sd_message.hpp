@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -66,6 +67,14 @@ inline int append_value(sd_bus_message* m, const std::string& v) {
 inline int append_value(sd_bus_message* m, std::uint64_t v) { return sd_bus_message_append_basic(m, 't', &v); }
 inline int append_value(sd_bus_message* m, std::uint32_t v) { return sd_bus_message_append_basic(m, 'u', &v); }
 inline int append_value(sd_bus_message* m, supervisor::State v) { return append_value(m, state_word(v)); }
+// a{ss}
+inline int append_value(sd_bus_message* m, const std::map<std::string, std::string>& v) {
+  int r = sd_bus_message_open_container(m, 'a', "{ss}");
+  for (auto it = v.begin(); r >= 0 && it != v.end(); ++it) {
+    r = sd_bus_message_append(m, "{ss}", it->first.c_str(), it->second.c_str());
+  }
+  return r < 0 ? r : sd_bus_message_close_container(m);
+}
 constexpr const char* signature_of(const std::string& /*v*/) { return "s"; }
 constexpr const char* signature_of(std::uint64_t /*v*/) { return "t"; }
 constexpr const char* signature_of(std::uint32_t /*v*/) { return "u"; }

@@ -125,6 +125,8 @@ class BusService::Impl {
   template <auto Field>
   static int get_field(sd_bus* bus, const char* path, const char* interface, const char* property,
                        sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+  static int get_cursor(sd_bus* bus, const char* path, const char* interface, const char* property,
+                        sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
   static Impl& dispatching(sd_bus* bus);
   UserEntry* user_at(const char* path);
   void register_user_tree();

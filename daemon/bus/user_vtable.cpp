@@ -46,10 +46,13 @@ const sd_bus_vtable BusService::Impl::kUserVtable[] = {
     SD_BUS_SIGNAL_WITH_NAMES("BinaryMessageReceived", "tay", SD_BUS_PARAM(seq) SD_BUS_PARAM(data), 0),
     SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "ts", SD_BUS_PARAM(seq) SD_BUS_PARAM(text), 0),
     SD_BUS_SIGNAL_WITH_NAMES("StateChanged", "sss", SD_BUS_PARAM(old) SD_BUS_PARAM(new) SD_BUS_PARAM(reason), 0),
+    SD_BUS_PROPERTY("Cursor", "a{ss}", &Impl::get_cursor, 0, 0),
     SD_BUS_PROPERTY("Id", "s", &Impl::get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("LastMessageAt", "t", &Impl::get_field<&UserSnapshot::last_message_usec>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("MessagesDropped", "t", &Impl::get_field<&UserSnapshot::dropped>, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MessagesDuplicate", "t", &Impl::get_field<&UserSnapshot::duplicates>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("MessagesReceived", "t", &Impl::get_field<&UserSnapshot::received>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -174,6 +177,26 @@ int BusService::Impl::get_field(sd_bus* bus, const char* /*path*/, const char* /
     std::optional<UserSnapshot> snap = dispatching(bus).backend_.snapshot(*user.id);
     if (!snap) throw no_such_user(*user.id);
     return append_value(reply, (*snap).*Field);
+  });
+}
+
+// Cursor values come out of the user's messages: on the system bus a caller
+// who may not read those (check_access) gets an empty map, not an error, so
+// that GetAll of the interface still works for everyone.
+int BusService::Impl::get_cursor(sd_bus* bus, const char* /*path*/, const char* /*interface*/,
+                                 const char* /*property*/, sd_bus_message* reply, void* userdata,
+                                 sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    Impl& impl = dispatching(bus);
+    const auto& user = *static_cast<const UserEntry*>(userdata);
+    std::optional<UserSnapshot> snap = impl.backend_.snapshot(*user.id);
+    if (!snap) throw no_such_user(*user.id);
+    try {
+      impl.check_access(user, sd_bus_get_current_message(bus));
+    } catch (const sdbus::Error&) {
+      return append_value(reply, std::map<std::string, std::string>{});
+    }
+    return append_value(reply, snap->cursor);
   });
 }
 

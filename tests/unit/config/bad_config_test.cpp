@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <ostream>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,6 +25,18 @@ void PrintTo(const BadConfig& bad, std::ostream* out) { *out << bad.name; }
 
 // Prepended to cases that are about something else than a missing url.
 const std::string kUrl = "url = \"ws://h/\"\n";
+// A valid user up to line 3; the case's own lines start at line 4.
+const std::string kUser = "[[user]]\nid = \"a\"\n" + kUrl;
+
+// libstdc++'s own words for a regex that does not compile.
+std::string regex_error_text(const char* pattern) {
+  try {
+    std::regex compiled(pattern);
+  } catch (const std::regex_error& failure) {
+    return failure.what();
+  }
+  return "(compiled)";
+}
 
 std::vector<BadConfig> bad_configs() {
   const std::string long_id(256, 'x');
@@ -297,6 +310,50 @@ std::vector<BadConfig> bad_configs() {
       {"BadDefaultsUrlReportedOnceNotPerUser",
        "[defaults]\nurl = \"https://h/\"\n[[user]]\nid = \"a\"\n[[user]]\nid = \"b\"\n",
        {"bad.toml:2:7: url: unsupported scheme 'https' (only ws:// and wss://)"}},
+
+      // --- resume cursors (docs/resume.md): the spec at the value, a bad name at the name
+      {"CursorPointerWithoutSlash", kUser + "cursor = { id = \"json:id\" }\n",
+       {"bad.toml:4:17: cursor.id: a JSON pointer starts with '/' (RFC 6901), e.g. \"json:/id\""}},
+      {"CursorPointerBadTilde", kUser + "cursor = { id = \"json:/a~2\" }\n",
+       {"bad.toml:4:17: cursor.id: '~' in a JSON pointer must be written ~0 ('~') or ~1 ('/')"}},
+      {"CursorRegexWithoutGroup", kUser + "cursor = { id = \"regex:id=\\\\d+\" }\n",
+       {"bad.toml:4:17: cursor.id: the regex must have exactly one capture group, it has 0 (use (?:...) for "
+        "grouping)"}},
+      {"CursorRegexTwoGroups", kUser + "cursor = { id = \"regex:(a)(b)\" }\n",
+       {"bad.toml:4:17: cursor.id: the regex must have exactly one capture group, it has 2 (use (?:...) for "
+        "grouping)"}},
+      {"CursorRegexDoesNotCompile", kUser + "cursor = { id = \"regex:(a\" }\n",
+       {"bad.toml:4:17: cursor.id: the regex does not compile: " + regex_error_text("(a")}},
+      {"CursorUnknownKind", kUser + "cursor = { id = \"xpath:/a\" }\n",
+       {"bad.toml:4:17: cursor.id: expected \"json:/pointer\" or \"regex:<pattern with one group>\""}},
+      {"CursorBadName", kUser + "cursor = { \"a-b\" = \"json:/id\" }\n",
+       {"bad.toml:4:12: cursor: 'a-b' is not a cursor name (1 to 64 letters, digits or '_')"}},
+      {"CursorNotATable", kUser + "cursor = \"json:/id\"\n",
+       {"bad.toml:4:10: cursor: expected a table such as { id = \"json:/id\" }, got string"}},
+      {"CursorIfWithoutValue", kUser + "cursor_if = \"json:/event\"\n",
+       {"bad.toml:4:13: cursor_if: expected \"json:/pointer=value\" (no '=')"}},
+      {"StateFlushZero", kUser + "state_flush = \"0s\"\n",
+       {"bad.toml:4:15: state_flush: must be positive, got \"0s\""}},
+      {"PlaceholderNamesNoCursor",
+       "[[user]]\nid = \"a\"\nurl = \"ws://h/?since={cursor.since}\"\ncursor = { id = \"json:/id\" }\n",
+       {"bad.toml:3:7: url: {cursor.since} names no cursor of user 'a' (it has id)"}},
+      {"PlaceholderWithoutAnyCursor", "[[user]]\nid = \"a\"\nurl = \"ws://h/?since={cursor.id}\"\n",
+       {"bad.toml:3:7: url: {cursor.id} names no cursor of user 'a' (it has none; set cursor = { id = "
+        "\"json:/id\" })"}},
+      {"PlaceholderInDefaultsReportedOnce",
+       "[defaults]\nurl = \"ws://h/?s={cursor.x}\"\n[[user]]\nid = \"a\"\n[[user]]\nid = \"b\"\n",
+       {"bad.toml:2:7: url: {cursor.x} names no cursor of user 'a' (it has none; set cursor = { x = "
+        "\"json:/id\" })"}},
+      {"PlaceholderJsonFilterInHeader",
+       kUser + "cursor = { id = \"json:/id\" }\nheaders = { Last-Event-ID = \"{cursor.id|json}\" }\n",
+       {"bad.toml:5:29: headers.Last-Event-ID: {cursor.id|json} is for on_open frames; write {cursor.id}"}},
+      {"PlaceholderMalformedInOnOpen", kUser + "cursor = { id = \"json:/id\" }\non_open = [\"x\", \"{cursor.id\"]\n",
+       {"bad.toml:5:17: on_open[1]: malformed placeholder at offset 0 (expected {cursor.NAME} or, in on_open, "
+        "{cursor.NAME|json})"}},
+      {"PlaceholderUnknownInOnOpen", kUser + "cursor = { id = \"json:/id\" }\non_open = ['{cursor.nope|json}']\n",
+       {"bad.toml:5:12: on_open[0]: {cursor.nope} names no cursor of user 'a' (it has id)"}},
+      {"PlaceholderUnknownInHeader", kUser + "cursor = { id = \"json:/id\" }\nheaders = { X = \"{cursor.idx}\" }\n",
+       {"bad.toml:5:17: headers.X: {cursor.idx} names no cursor of user 'a' (it has id)"}},
   };
 }
 
