@@ -68,6 +68,8 @@ UserStatus user_from_properties(const std::string& path, const Properties& p) {
   u.sent = property<std::uint64_t>(p, "MessagesSent");
   u.dropped = property<std::uint64_t>(p, "MessagesDropped");
   u.last_message_usec = property<std::uint64_t>(p, "LastMessageAt");
+  u.duplicates = property<std::uint64_t>(p, "MessagesDuplicate");
+  u.cursor = property<std::map<std::string, std::string>>(p, "Cursor");
   return u;
 }
 

@@ -121,9 +121,13 @@ std::string render_status(const DaemonStatus& status, const std::vector<UserStat
       w.key("rx").value(u.received);
       w.key("tx").value(u.sent);
       w.key("dropped").value(u.dropped);
+      w.key("duplicates").value(u.duplicates);
       w.key("reconnects").value(u.reconnects);
       w.key("url").value(u.url);
       w.key("last_message_usec").value(u.last_message_usec);
+      w.key("cursor").begin_object();
+      for (const auto& [name, value] : u.cursor) w.key(name).value(value);
+      w.end_object();
       w.end_object();
     }
     w.end_array();

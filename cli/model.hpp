@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct UserStatus {
   std::uint64_t sent = 0;
   std::uint64_t dropped = 0;
   std::uint64_t last_message_usec = 0;  // 0 = never
+  std::uint64_t duplicates = 0;         // replays dropped after a resume
+  std::map<std::string, std::string> cursor;  // resume cursors; empty without
 };
 
 struct DaemonStatus {

@@ -124,6 +124,8 @@ class User(dbus.service.Object):
             "MessagesSent": dbus.UInt64(self.tx),
             "MessagesDropped": dbus.UInt64(self.dropped),
             "LastMessageAt": dbus.UInt64(self.last),
+            "MessagesDuplicate": dbus.UInt64(int(self.spec.get("duplicates", 0))),
+            "Cursor": dbus.Dictionary(self.spec.get("cursor", {}), signature="ss"),
         }
 
     def check_access(self):
