@@ -186,13 +186,13 @@ TEST_F(BusTest, GetManagedObjectsListsEveryUser) {
   service_->request_name();
   auto r = busctl({"call", kBusName, kManagerPath, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find(R"("org.wsheartd1.User":{"Id":{"type":"s","data":"alice"})"),
+  EXPECT_NE(r.out.find(R"("org.wsheartd1.User":{"Cursor":{"type":"a{ss}","data":{}},"Id":{"type":"s","data":"alice"})"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find(R"("State":{"type":"s","data":"open"})"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("/org/wsheartd1/user/a_2db_2ec":)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("/org/wsheartd1/user/alice":)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(R"("org.wsheartd1.User":{"Id":{"type":"s","data":"a-b.c"})"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("org.wsheartd1.User":{"Cursor":{"type":"a{ss}","data":{}},"Id":{"type":"s","data":"a-b.c"})"), std::string::npos) << r.out;
 }
 
 TEST_F(BusTest, InterfacesAddedAndRemovedAfterTheNameIsOwned) {

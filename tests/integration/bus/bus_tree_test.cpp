@@ -175,7 +175,7 @@ import sys, dbus
 bus = dbus.bus.BusConnection(sys.argv[1])
 manager = bus.get_object("org.wsheartd1", "/org/wsheartd1")
 objects = manager.GetManagedObjects(dbus_interface="org.freedesktop.DBus.ObjectManager")
-sig = {dbus.String: "s", dbus.UInt64: "t", dbus.UInt32: "u"}
+sig = {dbus.String: "s", dbus.UInt64: "t", dbus.UInt32: "u", dbus.Dictionary: "a{ss}"}
 for path, interfaces in objects.items():
     props = interfaces.get("org.wsheartd1.User", {})
     print(path, ",".join(sorted(interfaces)), str(props.get("Id", "")).encode("utf-8").hex(),
@@ -305,7 +305,8 @@ TEST_F(BusTreeTest, TreeAndGetManagedObjectsListEveryUserWithAllProperties) {
       "org.freedesktop.DBus.Introspectable,org.freedesktop.DBus.Peer,org.freedesktop.DBus.Properties," +
       std::string(kUser);
   const std::string properties =
-      "Id:s,LastMessageAt:t,MessagesDropped:t,MessagesReceived:t,MessagesSent:t,Reconnects:u,RoundTripUsec:t,"
+      "Cursor:a{ss},Id:s,LastMessageAt:t,MessagesDropped:t,MessagesDuplicate:t,MessagesReceived:t,MessagesSent:t,"
+      "Reconnects:u,RoundTripUsec:t,"
       "State:s,StateReason:s,StateSince:t,Url:s";
   for (const auto& id : ids) {
     expected_tree.insert(user_path(id));
