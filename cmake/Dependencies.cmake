@@ -14,7 +14,13 @@ find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(wsheart_asio INTERFACE)
 target_include_directories(wsheart_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
 # Not ASIO_NO_DEPRECATED: websocketpp still uses io_service.
-target_compile_definitions(wsheart_asio INTERFACE ASIO_STANDALONE)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio decides between aligned_alloc/free and
+# operator new/delete from _GLIBCXX_HAVE_ALIGNED_ALLOC, which is only defined
+# once a standard header was included. A translation unit that includes Asio
+# first decides otherwise than the rest, and the linker keeps one inline
+# aligned_new and another's aligned_delete (valgrind: mismatched free/delete).
+# One choice for every unit: operator new/delete.
+target_compile_definitions(wsheart_asio INTERFACE ASIO_STANDALONE ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(wsheart_asio INTERFACE Threads::Threads)
 
 if(WSHEART_BUILD_TESTS)

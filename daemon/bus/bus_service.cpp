@@ -160,12 +160,18 @@ void BusService::Impl::add_user(const std::string& id) {
       throw std::runtime_error("cannot create the D-Bus object of user " + id + ": " + e.getMessage());
     }
   }
-  const UserEntry& user = users_.emplace(id, std::move(entry)).first->second;
+  users_.emplace(id, std::move(entry));
   if (name_owned_ && !loop_->broken()) {
     // Peer, Introspectable, Properties and User with all its properties, as
-    // sdbus-c++'s emitInterfacesAddedSignal() sent them.
-    const int r = sd_bus_emit_object_added(raw_bus_, user.path.c_str());
-    if (r < 0) log_.warning("InterfacesAdded for user ", id, " failed: ", std::strerror(-r));
+    // sdbus-c++'s emitInterfacesAddedSignal() sent them. sd-bus builds the
+    // signal from the vtable as it sends it, so behind queued signals it is
+    // sent when the queue reaches it, if the user is still there.
+    outbox_.run_in_order([this, id] {
+      auto found = users_.find(id);
+      if (found == users_.end()) return;
+      const int r = sd_bus_emit_object_added(raw_bus_, found->second.path.c_str());
+      if (r < 0) log_.warning("InterfacesAdded for user ", id, " failed: ", std::strerror(-r));
+    });
     loop_->schedule_pump();
   }
   manager_changed();
@@ -176,10 +182,15 @@ void BusService::Impl::remove_user(const std::string& id) {
   if (it == users_.end()) return;
   UserEntry* user = &it->second;
   if (name_owned_ && !loop_->broken()) {
-    // While the user can still be found: sd-bus asks the vtable which
-    // interfaces the object has.
-    const int r = sd_bus_emit_object_removed(raw_bus_, user->path.c_str());
-    if (r < 0) log_.warning("InterfacesRemoved for user ", id, " failed: ", std::strerror(-r));
+    // Behind the user's queued messages, never before them. Built here with
+    // the interfaces sd_bus_emit_object_removed() names (it would send at once).
+    try {
+      outbox_.enqueue_always(interfaces_removed(raw_bus_, kManagerPath, user->path.c_str(),
+                                                {"org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Introspectable",
+                                                 kPropertiesInterface, kUserInterface}));
+    } catch (const sdbus::Error& e) {
+      log_.warning("InterfacesRemoved for user ", id, " failed: ", e.getMessage());
+    }
     loop_->schedule_pump();
   }
   if (user->dirty) {
@@ -235,6 +246,11 @@ void BusService::Impl::enqueue(MessagePtr signal, const std::shared_ptr<const st
                                std::size_t payload) {
   outbox_.enqueue(std::move(signal), user, payload);
   loop_->schedule_pump();  // a partial write leaves output queued: watch for POLLOUT
+}
+
+void BusService::Impl::send_reply(MessagePtr reply) {
+  outbox_.enqueue_always(std::move(reply));
+  loop_->schedule_pump();
 }
 
 void BusService::Impl::drain_outbox() {

@@ -12,33 +12,59 @@ bool Outbox::sd_bus_has_output() const {
   return (events & POLLOUT) != 0;
 }
 
+bool Outbox::can_send_now() const {
+  if (!queue_.empty()) return false;
+  try {
+    return !sd_bus_has_output();
+  } catch (const sdbus::Error&) {  // the pump will notice a broken connection
+    return false;
+  }
+}
+
+void Outbox::push(Outgoing outgoing) {
+  bytes_ += outgoing.cost;
+  queue_.push_back(std::move(outgoing));
+}
+
 void Outbox::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload) {
-  if (queue_.empty()) {
-    bool has_output = true;
-    try {
-      has_output = sd_bus_has_output();
-    } catch (const sdbus::Error&) {  // the pump will notice a broken connection
-    }
-    if (!has_output) {
-      if (sd_bus_send(bus_, signal.get(), nullptr) < 0 && user) dropped_(*user);
-      return;
-    }
+  if (can_send_now()) {
+    if (sd_bus_send(bus_, signal.get(), nullptr) < 0 && user) dropped_(*user);
+    return;
   }
   const std::size_t cost = payload + kSignalOverhead;
   if (queue_.size() >= kOutboxLimit || bytes_ + cost > max_bytes_) {
     if (user) dropped_(*user);
     return;
   }
-  queue_.push_back(Outgoing{std::move(signal), user, cost});
-  bytes_ += cost;
+  push(Outgoing{std::move(signal), {}, user, cost});
+}
+
+void Outbox::enqueue_always(MessagePtr message) {
+  if (can_send_now()) {
+    sd_bus_send(bus_, message.get(), nullptr);
+    return;
+  }
+  push(Outgoing{std::move(message), {}, nullptr, kSignalOverhead});
+}
+
+void Outbox::run_in_order(std::function<void()> send) {
+  if (can_send_now()) {
+    send();
+    return;
+  }
+  push(Outgoing{nullptr, std::move(send), nullptr, kSignalOverhead});
 }
 
 void Outbox::drain() {
   while (!queue_.empty() && !sd_bus_has_output()) {
-    Outgoing& next = queue_.front();
-    if (sd_bus_send(bus_, next.signal.get(), nullptr) < 0 && next.user) dropped_(*next.user);
-    bytes_ -= next.cost;
+    Outgoing next = std::move(queue_.front());
     queue_.pop_front();
+    bytes_ -= next.cost;
+    if (next.signal) {
+      if (sd_bus_send(bus_, next.signal.get(), nullptr) < 0 && next.user) dropped_(*next.user);
+    } else {
+      next.send();
+    }
   }
 }
 

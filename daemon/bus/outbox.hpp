@@ -1,4 +1,5 @@
-// The ordered outbox: every outgoing signal passes through it, in order.
+// The ordered outbox: every outgoing signal, the object manager's signals and
+// the User methods' replies pass through it, in order.
 // While sd-bus can write, a signal is handed to it at once; once sd-bus has
 // output queued (POLLOUT) further signals wait here and are fed in as the
 // socket drains (drain(), from the loop). This keeps sd-bus's own write queue
@@ -44,6 +45,14 @@ class Outbox {
   // size in bytes (the text or data it carries). The caller pumps the loop
   // afterwards (a partial write leaves output queued).
   void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload);
+  // Like enqueue(), but never dropped for lack of room: method replies and
+  // InterfacesRemoved, small and few, which must not overtake what is queued.
+  void enqueue_always(MessagePtr message);
+  // Runs `send` now if nothing waits and sd-bus's queue is empty, else when
+  // the queue reaches it: for what sd-bus builds only as it sends
+  // (InterfacesAdded, from the object's current properties). Never dropped
+  // for lack of room; discarded by drop_all().
+  void run_in_order(std::function<void()> send);
   // Feeds queued signals to sd-bus while it has no output pending. Throws
   // sdbus::Error when the connection is broken.
   void drain();
@@ -61,12 +70,16 @@ class Outbox {
 
  private:
   struct Outgoing {
-    MessagePtr signal;
+    MessagePtr signal;                        // null: `send` instead
+    std::function<void()> send;
     std::shared_ptr<const std::string> user;  // counted as dropped if it cannot be sent; null: not a message
     std::size_t cost;
   };
 
   bool sd_bus_has_output() const;
+  // True when nothing waits and sd-bus could take a message now.
+  bool can_send_now() const;
+  void push(Outgoing outgoing);
 
   std::function<void(const std::string& id)> dropped_;
   std::size_t max_bytes_;

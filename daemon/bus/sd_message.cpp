@@ -34,6 +34,24 @@ MessagePtr new_signal(sd_bus* bus, const char* path, const char* interface, cons
   return MessagePtr(m);
 }
 
+MessagePtr new_method_return(sd_bus_message* call) {
+  sd_bus_message* m = nullptr;
+  check(sd_bus_message_new_method_return(call, &m), "Failed to create the reply");
+  return MessagePtr(m);
+}
+
+MessagePtr interfaces_removed(sd_bus* bus, const char* manager_path, const char* object,
+                              std::initializer_list<const char*> interfaces) {
+  MessagePtr signal = new_signal(bus, manager_path, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved");
+  check(sd_bus_message_append(signal.get(), "o", object), "Failed to append the object path");
+  check(sd_bus_message_open_container(signal.get(), 'a', "s"), "Failed to open the array");
+  for (const char* interface : interfaces) {
+    check(sd_bus_message_append(signal.get(), "s", interface), "Failed to append an interface");
+  }
+  check(sd_bus_message_close_container(signal.get()), "Failed to close the array");
+  return signal;
+}
+
 void append_bytes(sd_bus_message* m, const std::string& bytes) {
   check(sd_bus_message_append_array(m, 'y', bytes.data(), bytes.size()), "Failed to append byte array");
 }

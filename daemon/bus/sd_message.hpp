@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,13 @@ struct RawMessage : sdbus::Message {
 };
 
 MessagePtr new_signal(sd_bus* bus, const char* path, const char* interface, const char* member);
+
+// An empty method return for `call`.
+MessagePtr new_method_return(sd_bus_message* call);
+
+// ObjectManager.InterfacesRemoved(object, interfaces) from `manager_path`.
+MessagePtr interfaces_removed(sd_bus* bus, const char* manager_path, const char* object,
+                              std::initializer_list<const char*> interfaces);
 
 void append_bytes(sd_bus_message* m, const std::string& bytes);
 

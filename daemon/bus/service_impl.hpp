@@ -152,6 +152,8 @@ class BusService::Impl {
 
   // ---- output (bus_service.cpp) --------------------------------------------
   void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload);
+  // A method reply, in order with the signals before it.
+  void send_reply(MessagePtr reply);
   void drain_outbox();
   void connection_lost(const std::string& why);
 

@@ -128,24 +128,28 @@ int BusService::Impl::user_root_call(sd_bus_message* call, void* /*userdata*/, s
   return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'.", sd_bus_message_get_path(call));
 }
 
-// A method replies itself and returns 1 ("handled"); sd-bus would otherwise
-// go on looking for the member.
+// A method replies itself, through the outbox so that the reply does not
+// overtake signals emitted before it, and returns 1 ("handled"); sd-bus would
+// otherwise go on looking for the member. Errors are answered by sd-bus.
 int BusService::Impl::method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
   return answer(error, [&] {
     const char* text = nullptr;
     check(sd_bus_message_read_basic(call, 's', &text), "Failed to read the text");
-    const bool queued = dispatching(sd_bus_message_get_bus(call))
-                            .on_send(*static_cast<const UserEntry*>(userdata), call, text);
-    const int r = sd_bus_reply_method_return(call, "b", static_cast<int>(queued));
-    return r < 0 ? r : 1;
+    Impl& impl = dispatching(sd_bus_message_get_bus(call));
+    const bool queued = impl.on_send(*static_cast<const UserEntry*>(userdata), call, text);
+    MessagePtr reply = new_method_return(call);
+    check(sd_bus_message_append(reply.get(), "b", static_cast<int>(queued)), "Failed to append the result");
+    impl.send_reply(std::move(reply));
+    return 1;
   });
 }
 
 int BusService::Impl::method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
   return answer(error, [&] {
-    dispatching(sd_bus_message_get_bus(call)).on_reconnect(*static_cast<const UserEntry*>(userdata), call);
-    const int r = sd_bus_reply_method_return(call, nullptr);
-    return r < 0 ? r : 1;
+    Impl& impl = dispatching(sd_bus_message_get_bus(call));
+    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call);
+    impl.send_reply(new_method_return(call));
+    return 1;
   });
 }
 
@@ -254,9 +258,7 @@ void BusService::Impl::on_recent(const UserEntry& user, sd_bus_message* call, st
   check_access(user, call);
   auto messages = backend_.recent(*user.id, since);
   if (!messages) throw no_such_user(*user.id);
-  sd_bus_message* raw = nullptr;
-  check(sd_bus_message_new_method_return(call, &raw), "Failed to create the reply");
-  MessagePtr reply(raw);
+  MessagePtr reply = new_method_return(call);
   check(sd_bus_message_open_container(reply.get(), 'a', "(tts)"), "Failed to open the array");
   for (const auto& message : *messages) {
     if (message.binary) continue;
@@ -264,7 +266,7 @@ void BusService::Impl::on_recent(const UserEntry& user, sd_bus_message* call, st
           "Failed to serialize a message");
   }
   check(sd_bus_message_close_container(reply.get()), "Failed to close the array");
-  check(sd_bus_send(nullptr, reply.get(), nullptr), "Failed to send the reply");
+  send_reply(std::move(reply));
 }
 
 }  // namespace wsheart::bus

@@ -84,17 +84,24 @@ std::size_t SignalRecorder::count(const std::string& member) const {
   return n;
 }
 
-void SignalRecorder::call_async(const std::string& /*path*/, const std::string& interface, const std::string& method) {
+void SignalRecorder::call_async(const std::string& path, const std::string& interface, const std::string& method) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     call_done_ = false;
     call_error_.clear();
   }
+  if (path != proxy_->getObjectPath()) proxy_ = sdbus::createProxy(*connection_, kBusName, path);
   proxy_->callMethodAsync(method).onInterface(interface).uponReplyInvoke([this](const sdbus::Error* error) {
     std::lock_guard<std::mutex> lock(mutex_);
     call_done_ = true;
+    signals_before_reply_ = seen_.size();
     if (error != nullptr) call_error_ = error->getName();
   });
+}
+
+std::size_t SignalRecorder::signals_before_reply() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return signals_before_reply_;
 }
 
 bool SignalRecorder::call_done() const {

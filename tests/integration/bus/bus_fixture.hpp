@@ -114,6 +114,8 @@ class SignalRecorder {
   void call_async(const std::string& path, const std::string& interface, const std::string& method);
   bool call_done() const;
   std::string call_error() const;
+  // How many signals this connection had received when the reply came.
+  std::size_t signals_before_reply() const;
   std::string unique_name() const { return connection_->getUniqueName(); }
 
  private:
@@ -123,6 +125,7 @@ class SignalRecorder {
   mutable std::mutex mutex_;
   std::vector<SeenSignal> seen_;
   bool call_done_ = false;
+  std::size_t signals_before_reply_ = 0;
   std::string call_error_;
 };
 

@@ -730,6 +730,77 @@ TEST_F(BusTest, ShutdownDeliversEveryQueuedSignalBeforeReleasingTheName) {
   EXPECT_EQ(recorder.seen().back().seq, kBurst);
 }
 
+// A removed user's queued messages reach subscribers before its
+// InterfacesRemoved, and a user added again is announced after that. The
+// burst waits in the outbox (the bus daemon is stopped) while the user goes.
+TEST_F(BusTest, ObjectManagerSignalsKeepTheirPlaceBehindQueuedMessages) {
+  start();
+  add("alice");
+  service_->request_name();
+  SignalRecorder recorder(address(), kSignalsFromService);
+  constexpr std::uint64_t kBurst = 12000;  // 12 MB: more than sd-bus's socket buffer
+  const std::string text(1000, 'x');
+  std::size_t queued_at_removal = 0;
+  bool done = false;
+  wsheart::test::StoppedProcess stopped_bus(bus_.pid());
+  ASSERT_TRUE(stopped_bus.stopped());
+  asio::post(io_, [&] {
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    queued_at_removal = service_->queued_signals();
+    service_->remove_user("alice");
+    add("alice");
+    stopped_bus.resume();
+    done = true;
+  });
+  ASSERT_TRUE(pump_until([&] { return done; }));
+  EXPECT_GT(queued_at_removal, 0u) << "the burst must still be queued when the user is removed";
+  ASSERT_TRUE(pump_until([&] { return recorder.count("InterfacesAdded") == 1; }, 30s));
+  const auto seen = recorder.seen();
+  std::vector<std::string> order;  // the object manager's signals
+  std::uint64_t messages = 0;
+  std::string first_late;           // the first message after one of them
+  for (const auto& s : seen) {
+    if (s.member == "MessageReceived") {
+      ++messages;
+      if (!order.empty() && first_late.empty()) first_late = std::to_string(s.seq) + " after " + order.back();
+    } else if (s.member == "InterfacesRemoved" || s.member == "InterfacesAdded") {
+      order.push_back(s.member);
+    }
+  }
+  EXPECT_EQ(first_late, "") << "message " << first_late;
+  EXPECT_EQ(messages + static_cast<std::uint64_t>(backend_.dropped["alice"]), kBurst);
+  EXPECT_EQ(order, (std::vector<std::string>{"InterfacesRemoved", "InterfacesAdded"}));
+}
+
+// A method reply does not overtake the signals emitted before it: a caller
+// that reads both on one connection sees every queued message first.
+TEST_F(BusTest, ReplyComesAfterTheSignalsQueuedBeforeIt) {
+  start();
+  add("alice");
+  service_->request_name();
+  SignalRecorder recorder(address(), kSignalsFromService + ",member='MessageReceived'");
+  constexpr std::uint64_t kBurst = 12000;
+  const std::string text(1000, 'x');
+  wsheart::test::StoppedProcess stopped_bus(bus_.pid());
+  ASSERT_TRUE(stopped_bus.stopped());
+  bool flooded = false;
+  asio::post(io_, [&] {
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    flooded = true;
+  });
+  ASSERT_TRUE(pump_until([&] { return flooded; }));
+  // The call waits in the stopped bus daemon; it is dispatched while most of
+  // the burst is still in the outbox.
+  recorder.call_async(user_path("alice"), kUser, "Reconnect");
+  stopped_bus.resume();
+  ASSERT_TRUE(pump_until([&] { return recorder.call_done(); }, 30s));
+  EXPECT_EQ(recorder.call_error(), "");
+  EXPECT_EQ(backend_.reconnected, std::vector<std::string>{"alice"});
+  const auto dropped = static_cast<std::uint64_t>(backend_.dropped["alice"]);
+  EXPECT_EQ(recorder.signals_before_reply() + dropped, kBurst)
+      << "the reply came after " << recorder.signals_before_reply() << " of " << kBurst - dropped << " messages";
+}
+
 TEST_F(BusTest, DocumentedPythonSubscriberWorks) {
   // docs/dbus-api.md shows this very script.
   const std::string doc = read_file(std::string(WSHEART_SOURCE_DIR) + "/docs/dbus-api.md");

@@ -89,7 +89,7 @@ std::vector<std::string> message_ids(const std::vector<Seen>& seen) {
 
 std::vector<std::string> expected_ids(int n) {
   std::vector<std::string> ids;
-  char buffer[8];
+  char buffer[16];  // "m" and any int: -O1 (TSan build) checks the bound for every int
   for (int i = 1; i <= n; ++i) {
     std::snprintf(buffer, sizeof buffer, "m%04d", i);
     ids.emplace_back(buffer);
