@@ -164,10 +164,14 @@ bool BusClient::send(const std::string& id, const std::string& text) {
   }
 }
 
-void BusClient::reconnect(const std::string& id) {
+void BusClient::reconnect(const std::string& id, bool fresh) {
   try {
     UserProxy proxy(*connection_, user_object_path(id));
-    proxy.Reconnect();
+    if (fresh) {
+      proxy.ReconnectFresh();
+    } else {
+      proxy.Reconnect();
+    }
   } catch (const sdbus::Error& e) {
     throw translate_error(e, kind_, id);
   }

@@ -44,7 +44,8 @@ class BusClient {
   DaemonStatus status();
   // true: queued, false: sent.
   bool send(const std::string& id, const std::string& text);
-  void reconnect(const std::string& id);
+  // `fresh`: the user's resume cursors are forgotten first (ReconnectFresh).
+  void reconnect(const std::string& id, bool fresh);
   // Throws CliError(Failure) with the PATH:LINE:COL lines on InvalidConfig.
   void reload();
   std::vector<HistoryMessage> recent(const std::string& id, std::uint64_t since_seq);

@@ -61,7 +61,7 @@ int verb_send(const Invocation& invocation, Context& context) {
 
 int verb_reconnect(const Invocation& invocation, Context& context) {
   BusClient client(context.options.bus);
-  client.reconnect(invocation.args.at(0));
+  client.reconnect(invocation.args.at(0), invocation.fresh);
   return to_int(Exit::Ok);
 }
 

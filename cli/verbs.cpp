@@ -45,7 +45,7 @@ const std::vector<Verb>& verb_table() {
        verb_monitor},
       {"send", 2, 2, "ID TEXT", "Send a text frame now, or queue it while the connection is down", false,
        verb_send},
-      {"reconnect", 1, 1, "ID", "Drop the connection and reconnect now (resets the backoff)", false,
+      {"reconnect", 1, 1, "ID [--fresh]", "Drop the connection and reconnect now (resets the backoff)", false,
        verb_reconnect},
       {"reload", 0, 0, "", "Re-read the daemon's configuration", false, verb_reload},
       {"recent", 1, 1, "ID [--since SEQ]", "Show the messages kept in the user's history", true, verb_recent},
@@ -105,6 +105,8 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       inv.options.json = true;
     } else if (name == "--no-legend") {
       inv.options.legend = false;
+    } else if (name == "--fresh") {
+      inv.fresh = true;
     } else {
       usage_error("unknown option '" + arg + "'.");
     }
@@ -130,6 +132,9 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   }
   if (inv.since && !inv.verb->takes_since) {
     usage_error("option '--since' is only valid with 'recent'.");
+  }
+  if (inv.fresh && inv.verb->handler != verb_reconnect) {
+    usage_error("option '--fresh' is only valid with 'reconnect'.");
   }
   return parsed;
 }
@@ -158,6 +163,7 @@ std::string help_text() {
       "                           recent) or one object per line (monitor)\n"
       "     --no-legend           Omit the summary line and the column headers\n"
       "     --since SEQ           recent: only messages with a sequence number above SEQ\n"
+      "     --fresh               reconnect: forget the user's resume cursors first\n"
       "\n"
       "Exit status: 0 ok, 1 failure, 2 usage error, 3 (status) a listed user is not\n"
       "open, 4 wsheartd not reachable, 5 no such user.\n";

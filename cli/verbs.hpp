@@ -56,6 +56,7 @@ struct Invocation {
   const Verb* verb = nullptr;
   std::vector<std::string> args;
   std::optional<std::uint64_t> since;  // recent --since
+  bool fresh = false;                   // reconnect --fresh
 };
 
 enum class Action { Run, Help, Version };

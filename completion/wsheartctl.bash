@@ -34,6 +34,7 @@ _wsheartctl() {
     if [[ -z $options_done && $cur == -* ]]; then
         local options="--system --user --json --no-legend --help --version"
         [[ -z $verb || $verb == recent ]] && options+=" --since"
+        [[ -z $verb || $verb == reconnect ]] && options+=" --fresh"
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
         return 0
     fi

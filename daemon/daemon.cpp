@@ -483,6 +483,20 @@ bool Daemon::reconnect(const std::string& id) {
   return true;
 }
 
+bool Daemon::reconnect_fresh(const std::string& id) {
+  auto it = users_.find(id);
+  if (it == users_.end()) return false;
+  User& user = *it->second;
+  if (user.resume) {
+    user.resume->state().forget();
+    user.state_changed_note();
+    state_.flush();  // a crash before the next flush must not bring the cursors back
+  }
+  log_.info(id, ": reconnect without cursors requested");
+  user.sup().reconnect(now(), "manual");
+  return true;
+}
+
 std::optional<std::vector<supervisor::Message>> Daemon::recent(const std::string& id,
                                                                std::uint64_t since_seq) const {
   auto it = users_.find(id);

@@ -67,6 +67,7 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   std::uint32_t open_count() const override { return open_count_; }
   std::optional<supervisor::SendResult> send(const std::string& id, std::string text) override;
   bool reconnect(const std::string& id) override;
+  bool reconnect_fresh(const std::string& id) override;
   std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
                                                          std::uint64_t since_seq) const override;
   void reload(ReloadDone done) override;  // answers on the loop, later

@@ -54,6 +54,8 @@ class Backend {
   // The supervisor's answer as it is (the bus alone turns it into a reply); nullopt: no such user.
   virtual std::optional<supervisor::SendResult> send(const std::string& id, std::string text) = 0;
   virtual bool reconnect(const std::string& id) = 0;  // false: no such user
+  // Forgets the user's resume cursors, then reconnects. false: no such user.
+  virtual bool reconnect_fresh(const std::string& id) = 0;
   // Copies of history entries with seq > since (oldest first); nullopt: no such user.
   virtual std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
                                                                   std::uint64_t since_seq) const = 0;

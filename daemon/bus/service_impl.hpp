@@ -119,6 +119,7 @@ class BusService::Impl {
   static int user_root_call(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  static int method_reconnect_fresh(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int get_id(sd_bus* bus, const char* path, const char* interface, const char* property,
                     sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
@@ -132,7 +133,7 @@ class BusService::Impl {
   void register_user_tree();
   void unregister_user_tree();
   bool on_send(const UserEntry& user, sd_bus_message* call, std::string text);
-  void on_reconnect(const UserEntry& user, sd_bus_message* call);
+  void on_reconnect(const UserEntry& user, sd_bus_message* call, bool fresh);
   void on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since);
   void check_access(const UserEntry& user, sd_bus_message* call);
 

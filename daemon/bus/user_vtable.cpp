@@ -41,6 +41,7 @@ const sd_bus_vtable BusService::Impl::kUserVtable[] = {
     SD_BUS_METHOD_WITH_NAMES("RecentMessages", "t", SD_BUS_PARAM(since_seq), "a(tts)", SD_BUS_PARAM(messages),
                              &Impl::method_recent, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("ReconnectFresh", "", "", &Impl::method_reconnect_fresh, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Send", "s", SD_BUS_PARAM(text), "b", SD_BUS_PARAM(queued), &Impl::method_send,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("BinaryMessageReceived", "tay", SD_BUS_PARAM(seq) SD_BUS_PARAM(data), 0),
@@ -147,7 +148,16 @@ int BusService::Impl::method_send(sd_bus_message* call, void* userdata, sd_bus_e
 int BusService::Impl::method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
   return answer(error, [&] {
     Impl& impl = dispatching(sd_bus_message_get_bus(call));
-    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call);
+    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call, false);
+    impl.send_reply(new_method_return(call));
+    return 1;
+  });
+}
+
+int BusService::Impl::method_reconnect_fresh(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
+  return answer(error, [&] {
+    Impl& impl = dispatching(sd_bus_message_get_bus(call));
+    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call, true);
     impl.send_reply(new_method_return(call));
     return 1;
   });
@@ -247,9 +257,9 @@ bool BusService::Impl::on_send(const UserEntry& user, sd_bus_message* call, std:
   throw sdbus::Error(kErrorFailed, "unexpected send outcome");
 }
 
-void BusService::Impl::on_reconnect(const UserEntry& user, sd_bus_message* call) {
+void BusService::Impl::on_reconnect(const UserEntry& user, sd_bus_message* call, bool fresh) {
   check_access(user, call);
-  if (!backend_.reconnect(*user.id)) throw no_such_user(*user.id);
+  if (!(fresh ? backend_.reconnect_fresh(*user.id) : backend_.reconnect(*user.id))) throw no_such_user(*user.id);
 }
 
 // Replies with a(tts). Binary entries are left out: a D-Bus string must be

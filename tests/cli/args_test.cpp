@@ -50,6 +50,12 @@ TEST(Args, LastBusOptionWins) {
   EXPECT_EQ(parse({"--system", "--user", "list"}).invocation.options.bus, BusKind::Session);
 }
 
+TEST(Args, Fresh) {
+  EXPECT_TRUE(parse({"reconnect", "alice", "--fresh"}).invocation.fresh);
+  EXPECT_TRUE(parse({"--fresh", "reconnect", "alice"}).invocation.fresh);
+  EXPECT_FALSE(parse({"reconnect", "alice"}).invocation.fresh);
+}
+
 TEST(Args, Since) {
   EXPECT_EQ(parse({"recent", "alice", "--since", "42"}).invocation.since, 42U);
   EXPECT_EQ(parse({"recent", "--since=7", "alice"}).invocation.since, 7U);
@@ -111,7 +117,9 @@ INSTANTIATE_TEST_SUITE_P(
                       UsageCase{{"send"}, "command 'send' needs ID TEXT."},
                       UsageCase{{"send", "alice"}, "command 'send' needs ID TEXT."},
                       UsageCase{{"send", "alice", "a", "b"}, "too many arguments for 'send'."},
-                      UsageCase{{"reconnect"}, "command 'reconnect' needs ID."},
+                      UsageCase{{"reconnect"}, "command 'reconnect' needs ID [--fresh]."},
+                      UsageCase{{"status", "--fresh"}, "option '--fresh' is only valid with 'reconnect'."},
+                      UsageCase{{"reconnect", "alice", "--fresh=1"}, "option '--fresh' takes no value."},
                       UsageCase{{"recent"}, "command 'recent' needs ID [--since SEQ]."},
                       UsageCase{{"recent", "alice", "--since"}, "option '--since' needs a sequence number."},
                       UsageCase{{"recent", "alice", "--since", "x1"}, "invalid sequence number 'x1'."},

@@ -69,6 +69,11 @@ struct FakeBackend : Backend {
     reconnected.push_back(id);
     return true;
   }
+  bool reconnect_fresh(const std::string& id) override {
+    if (report_no_such_user || users.count(id) == 0) return false;
+    reconnected.push_back(id + " fresh");
+    return true;
+  }
   std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
                                                           std::uint64_t since_seq) const override {
     if (report_no_such_user || users.count(id) == 0) return std::nullopt;

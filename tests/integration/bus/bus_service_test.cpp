@@ -108,7 +108,7 @@ TEST_F(BusTest, IntrospectionMatchesTheContract) {
                       user_path("alice")});
   ASSERT_EQ(user.exit_code, 0) << user.err;
   for (const char* needle :
-       {"interface org.wsheartd1.User", "Send(in  s text,", "out b queued);", "Reconnect();",
+       {"interface org.wsheartd1.User", "Send(in  s text,", "out b queued);", "Reconnect();", "ReconnectFresh();",
         "RecentMessages(in  t since_seq,", "out a(tts) messages);", "MessageReceived(t seq,", "s text);",
         "BinaryMessageReceived(t seq,", "ay data);", "StateChanged(s old,", "s new,", "s reason);",
         "readonly s Id", "readonly s Url", "readonly s State ", "readonly s StateReason", "readonly t StateSince",
@@ -326,6 +326,7 @@ TEST_F(BusTest, BackendWithoutTheUserGivesNoSuchUser) {
   for (const auto& [method, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"org.wsheartd1.User.Send", {"hi"}},
            {"org.wsheartd1.User.Reconnect", {}},
+           {"org.wsheartd1.User.ReconnectFresh", {}},
            {"org.wsheartd1.User.RecentMessages", {"0"}}}) {
     auto r = gdbus_call(path, method, args);
     EXPECT_NE(r.exit_code, 0) << method;
@@ -353,7 +354,9 @@ TEST_F(BusTest, Reconnect) {
   service_->request_name();
   auto r = busctl({"call", kBusName, user_path("alice"), kUser, "Reconnect"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(backend_.reconnected, std::vector<std::string>{"alice"});
+  r = busctl({"call", kBusName, user_path("alice"), kUser, "ReconnectFresh"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(backend_.reconnected, (std::vector<std::string>{"alice", "alice fresh"}));
 }
 
 TEST_F(BusTest, RecentMessagesOldestFirstWithoutBinaryEntries) {
@@ -921,6 +924,7 @@ TEST_F(SystemBusTest, MethodsOnARestrictedUserNeedTheOwnerOrRoot) {
   for (const auto& [method, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"org.wsheartd1.User.Send", {"hi"}},
            {"org.wsheartd1.User.Reconnect", {}},
+           {"org.wsheartd1.User.ReconnectFresh", {}},
            {"org.wsheartd1.User.RecentMessages", {"0"}}}) {
     auto r = nobody_call(user_path("theirs"), method, args);
     EXPECT_NE(r.exit_code, 0) << method;

@@ -217,6 +217,30 @@ TEST_F(Resume, SigkillRestartResumesWithSavedCursorAndSeq) {
   EXPECT_GT(seen.back().seq, before.back().seq);
 }
 
+// `wsheartctl reconnect --fresh` (ReconnectFresh): the next handshake carries
+// no cursor, the saved state forgets it too, and seq goes on.
+TEST_F(Resume, ReconnectFreshForgetsTheCursor) {
+  NtfyLikeServer server(store(), "url");
+  h.write_config(kFast + "state_flush = \"50ms\"\n[[user]]\nid = \"alice\"\nurl = \"" +
+                 server.url("/t/ws?since={cursor.id}") + "\"\n");
+  ASSERT_TRUE(start()) << h.daemon().err();
+  SignalMonitor monitor(h.bus());
+  ASSERT_TRUE(server.next("CONNECT "));
+  for (int i = 1; i <= 2; ++i) ASSERT_TRUE(server.command("publish a" + std::to_string(i)));
+  ASSERT_TRUE(wait_ids(monitor, "alice", 2));
+  ASSERT_TRUE(eventually([&] { return slurp(state_file()).find("\"m0002\"") != std::string::npos; }));
+  h.user_property("alice", "State");  // the user object answers
+  const auto r = h.busctl({"call", "org.wsheartd1", "/org/wsheartd1/user/alice", "org.wsheartd1.User",
+                           "ReconnectFresh"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto fresh = server.next("CONNECT ");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->find("since="), std::string::npos) << *fresh;
+  EXPECT_EQ(h.user_property("alice", "Cursor").find("m0002"), std::string::npos) << h.user_property("alice", "Cursor");
+  ASSERT_TRUE(eventually([&] { return slurp(state_file()).find("\"m0002\"") == std::string::npos; }))
+      << slurp(state_file());
+}
+
 TEST_F(Resume, CorruptStateFileIsMovedAsideOnce) {
   NtfyLikeServer server(store(), "url");
   ::mkdir(state_home().c_str(), 0700);

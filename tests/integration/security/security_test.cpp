@@ -539,7 +539,7 @@ TEST(Access, SystemBusMessagesReachOnlyTheOwnerAndRoot) {
 
   // Methods: nobody is denied on "theirs", allowed on "mine"; Reload is root's.
   for (const auto& [method, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"Send", {"s", "echo:x"}}, {"Reconnect", {}}, {"RecentMessages", {"t", "0"}}}) {
+           {"Send", {"s", "echo:x"}}, {"Reconnect", {}}, {"ReconnectFresh", {}}, {"RecentMessages", {"t", "0"}}}) {
     std::vector<std::string> call{"call", "org.wsheartd1", user_path("theirs"), "org.wsheartd1.User", method};
     call.insert(call.end(), args.begin(), args.end());
     const CommandResult r = busctl(call, true);
