@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,10 @@ struct ConnectRequest {
   // Canonical base64 SHA-256 digests of acceptable server SubjectPublicKeyInfos;
   // empty = no pinning. Checked after chain and host name verification.
   std::vector<std::string> pin_sha256;
+  // An http:// proxy to tunnel through with CONNECT; nullopt = direct. Its
+  // userinfo is a secret (Basic credentials for the proxy alone).
+  std::optional<config::ProxyUrl> proxy;
+  std::string proxy_auth_file;  // "user:password", read now; takes precedence over the proxy URL's userinfo
   // Kernel backstops for a dead peer: TCP_USER_TIMEOUT and keepalive.
   std::chrono::milliseconds tcp_user_timeout{0};  // 0 = leave the kernel default
 };
