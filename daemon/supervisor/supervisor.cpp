@@ -53,8 +53,10 @@ bool is_fatal(const Disconnect& why) {
   switch (why.cause) {
     case Disconnect::Cause::Http: return why.code == 401 || why.code == 403 || why.code == 404;
     case Disconnect::Cause::TlsVerify: return true;
-    // Wrong proxy credentials, like a 401 from the server (proxy_auth_file is re-read on the next attempt).
-    case Disconnect::Cause::ProxyFailed: return why.code == 407;
+    // Missing or wrong proxy credentials, like a 401 from the server (some
+    // proxies, tinyproxy among them, answer wrong ones with 401). proxy_auth_file
+    // is re-read on the next attempt.
+    case Disconnect::Cause::ProxyFailed: return why.code == 407 || why.code == 401;
     case Disconnect::Cause::ServerClose: return why.code == 1002 || why.code == 1003 || why.code == 1008;
     default: return false;
   }

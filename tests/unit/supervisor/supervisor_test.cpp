@@ -297,6 +297,8 @@ TEST_F(SupervisorTest, FatalFailuresWaitFatalBackoff) {
       {{Disconnect::Cause::Timeout, 0, ""}, "connect_timeout", false},
       {{Disconnect::Cause::ProxyFailed, 407, "proxy answered 407 Proxy Authentication Required"},
        "proxy_failed: proxy answered 407 Proxy Authentication Required", true},
+      {{Disconnect::Cause::ProxyFailed, 401, "proxy answered 401 Unauthorized"},
+       "proxy_failed: proxy answered 401 Unauthorized", true},
       {{Disconnect::Cause::ProxyFailed, 502, "proxy answered 502 Bad Gateway"},
        "proxy_failed: proxy answered 502 Bad Gateway", false},
       {{Disconnect::Cause::ProxyTimeout, 0, "no answer to CONNECT"}, "proxy_timeout: no answer to CONNECT", false},
