@@ -210,7 +210,16 @@ int Daemon::run() {
   schedule_status();
   notifier_.ready();
   notifier_.start_watchdog();
-  io_.run();
+  // websocketpp can throw out of a handler on a proxy's malformed answer; the
+  // transport absorbs that (one attempt fails) and the loop goes on.
+  for (;;) {
+    try {
+      io_.run();
+      break;
+    } catch (const std::exception& e) {
+      if (!transport_.absorb(e)) throw;
+    }
+  }
   state_.close();
   log_.notice("wsheartd stopped");
   return exit_code_;

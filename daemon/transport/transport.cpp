@@ -265,6 +265,7 @@ class Transport::Impl {
   void abort(ConnId id);
   void abort_all();
   std::size_t connection_count() const { return entries_.size(); }
+  bool absorb(const std::exception& e);
 
  private:
   struct Entry {
@@ -322,6 +323,7 @@ class Transport::Impl {
   template <typename ConPtr>
   std::optional<Disconnect> classify_proxy_failure(const Entry& entry, const ConPtr& con);
   void leave_proxy_stage_if_tunnelled(Entry& entry);
+  void fail_abandoned_proxy_attempts();
   template <typename ConPtr>
   Disconnect classify_close(const Entry& entry, const ConPtr& con);
   std::string tls_verify_detail(const Entry& entry, TlsClient::connection_ptr const& con);
@@ -714,9 +716,37 @@ Disconnect Transport::Impl::classify_close(const Entry& entry, const ConPtr& con
                     sys ? sys.message() : std::string("connection closed without a close frame")};
 }
 
+// The connection whose CONNECT answer threw is left without a handler: once
+// the cancelled proxy timer (queued before the throw) has run, nothing holds
+// it and its handle expires. Live connections are always held by a pending
+// read or timer.
+void Transport::Impl::fail_abandoned_proxy_attempts() {
+  std::vector<ConnId> abandoned;
+  for (const auto& [id, entry] : entries_) {
+    if (!entry.dead && entry.stage == Stage::Proxy && entry.hdl.expired()) abandoned.push_back(id);
+  }
+  for (ConnId id : abandoned) {
+    const std::string proxy = entries_.at(id).proxy;
+    finish(id, Disconnect{Cause::ProxyFailed, 0, "malformed answer to CONNECT from " + proxy});
+  }
+}
+
+bool Transport::Impl::absorb(const std::exception& e) {
+  if (dynamic_cast<const websocketpp::http::exception*>(&e) == nullptr) return false;
+  log_.debug("transport: malformed answer to CONNECT: ", e.what());
+  asio::post(io_, [this, alive = std::weak_ptr<char>(alive_)] {
+    if (!alive.expired()) fail_abandoned_proxy_attempts();
+  });
+  return true;
+}
+
 void Transport::Impl::on_connect_timeout(ConnId id) {
   Entry* e = live(id);
   if (e == nullptr || e->stage == Stage::Open) return;
+  if (e->stage == Stage::Proxy && e->hdl.expired()) {  // absorb()'s sweep came too early
+    fail_abandoned_proxy_attempts();
+    return;
+  }
   leave_proxy_stage_if_tunnelled(*e);
   const std::string limit = " (" + std::to_string(e->connect_timeout.count()) + " ms)";
   Disconnect why = e->stage == Stage::Proxy
@@ -844,5 +874,6 @@ void Transport::close(ConnId id, std::uint16_t code, std::string_view reason) { 
 void Transport::abort(ConnId id) { impl_->abort(id); }
 void Transport::abort_all() { impl_->abort_all(); }
 std::size_t Transport::connection_count() const { return impl_->connection_count(); }
+bool Transport::absorb(const std::exception& e) { return impl_->absorb(e); }
 
 }  // namespace wsheart::transport

@@ -72,6 +72,12 @@ class Transport {
 
   std::size_t connection_count() const;
 
+  // websocketpp 0.8.2 parses a proxy's answer to CONNECT with an HTTP parser
+  // that throws on a malformed status line, out of its handler and so out of
+  // io_context::run(). Returns true if `e` is that: the attempt it belonged
+  // to is then failed (proxy_failed) from the loop, which may run again.
+  bool absorb(const std::exception& e);
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

@@ -110,6 +110,33 @@ class SilentListener {
   std::uint16_t port_ = 0;
 };
 
+// Answers every request with `reply` and closes: a broken proxy.
+class ReplyingListener {
+ public:
+  explicit ReplyingListener(const std::string& reply)
+      : proc_({"/usr/bin/python3", "-c",
+               "import socket, sys\n"
+               "s = socket.socket()\n"
+               "s.bind(('127.0.0.1', 0))\n"
+               "s.listen(16)\n"
+               "print('PORT', s.getsockname()[1], flush=True)\n"
+               "while True:\n"
+               "    c, _ = s.accept()\n"
+               "    c.recv(65536)\n"
+               "    c.sendall(sys.argv[1].encode())\n"
+               "    c.close()\n",
+               reply}) {
+    auto line = proc_.wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
+    if (!line) throw std::runtime_error("listener did not start: " + proc_.err());
+    port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  Subprocess proc_;
+  std::uint16_t port_ = 0;
+};
+
 // A CA and a server certificate for 127.0.0.1, another CA, another key's pin.
 class Pki {
  public:
@@ -234,6 +261,34 @@ TEST(Proxy, ThroughTinyproxyAndEveryWayItFails) {
       EXPECT_EQ(text.find(secret), std::string::npos) << "proxy secret leaked in " << what << ":\n" << text;
     }
   }
+}
+
+// websocketpp parses the answer to CONNECT with a parser that throws on a
+// malformed status line, out of its handler: that must cost one attempt of
+// one user, not the daemon.
+TEST(Proxy, MalformedAnswerCostsOneAttemptNotTheDaemon) {
+  EchoServer plain;
+  ReplyingListener garbage("HTTP/1.1 abc\r\n\r\n");
+  ReplyingListener bad_gateway("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+  DaemonHarness h;
+  const std::string ws = "ws://127.0.0.1:" + std::to_string(plain.port()) + "/ws";
+  h.write_config("[defaults]\nconnect_timeout = \"300ms\"\nreconnect_initial = \"100ms\"\nreconnect_max = \"200ms\"\n" +
+                 user("garbage", ws, "proxy = \"http://127.0.0.1:" + std::to_string(garbage.port()) + "\"\n") +
+                 user("gateway", ws, "proxy = \"http://127.0.0.1:" + std::to_string(bad_gateway.port()) + "\"\n") +
+                 user("direct", ws, "proxy = \"none\"\n"));
+  ASSERT_TRUE(h.start()) << h.daemon().err();
+  std::string reason;
+  EXPECT_TRUE(eventually([&] {
+    return (reason = h.user_property("garbage", "StateReason")) ==
+           "proxy_failed: malformed answer to CONNECT from http://127.0.0.1:" + std::to_string(garbage.port());
+  })) << reason << "\n" << h.daemon().err();
+  EXPECT_TRUE(eventually([&] {
+    return (reason = h.user_property("gateway", "StateReason")) == "proxy_failed: proxy answered 502 Bad Gateway";
+  })) << reason;
+  const std::string reconnects = h.user_property("garbage", "Reconnects");
+  EXPECT_TRUE(eventually([&] { return h.user_property("garbage", "Reconnects") != reconnects; }));  // still trying
+  EXPECT_TRUE(h.wait_state("direct", "open"));
+  EXPECT_TRUE(h.daemon().running()) << h.daemon().err();
 }
 
 }  // namespace
