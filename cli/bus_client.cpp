@@ -59,6 +59,7 @@ UserStatus user_from_properties(const std::string& path, const Properties& p) {
   u.id = property<std::string>(p, "Id");
   if (u.id.empty()) u.id = user_id_from_path(path).value_or(path);
   u.url = property<std::string>(p, "Url");
+  u.proxy = property<std::string>(p, "Proxy");
   u.state = property<std::string>(p, "State");
   u.reason = property<std::string>(p, "StateReason");
   u.state_since_usec = property<std::uint64_t>(p, "StateSince");

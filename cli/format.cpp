@@ -124,6 +124,7 @@ std::string render_status(const DaemonStatus& status, const std::vector<UserStat
       w.key("duplicates").value(u.duplicates);
       w.key("reconnects").value(u.reconnects);
       w.key("url").value(u.url);
+      w.key("proxy").value(u.proxy);
       w.key("last_message_usec").value(u.last_message_usec);
       w.key("cursor").begin_object();
       for (const auto& [name, value] : u.cursor) w.key(name).value(value);

@@ -11,6 +11,7 @@ namespace wsheart::cli {
 struct UserStatus {
   std::string id;
   std::string url;  // already redacted by the daemon
+  std::string proxy;  // "http://host:port" without credentials; "" = direct
   std::string state;
   std::string reason;
   std::uint64_t state_since_usec = 0;  // CLOCK_REALTIME

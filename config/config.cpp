@@ -46,7 +46,8 @@ bool UserConfig::operator==(const UserConfig& other) const {
                     c.reconnect_initial, c.reconnect_max, c.reconnect_multiplier, c.reconnect_jitter, c.stable_after,
                     c.fatal_backoff, c.wake_probe_timeout, c.max_message_size, c.send_queue_limit, c.history, c.tls_verify, c.ca_file,
                     c.client_cert, c.client_key, c.pin_sha256, c.unix_user, c.unix_uid, c.cursors,
-                    c.cursor_if, c.state_flush);
+                    c.cursor_if, c.state_flush, c.proxy, c.no_proxy, c.proxy_auth_file, c.proxy_url,
+                    c.proxy_source);
   };
   return fields(*this) == fields(other);
 }
@@ -73,11 +74,11 @@ LoadResult unreadable(const std::string& path, std::string message) {
 
 }  // namespace
 
-LoadResult load_string(std::string_view toml_text, const std::string& path) {
-  return Loader(path).load(toml_text, std::nullopt);
+LoadResult load_string(std::string_view toml_text, const std::string& path, const EnvLookup& env) {
+  return Loader(path, env).load(toml_text, std::nullopt);
 }
 
-LoadResult load_file(const std::string& path) {
+LoadResult load_file(const std::string& path, const EnvLookup& env) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return unreadable(path, "cannot open config file: " + errno_text(errno));
   struct FdCloser {
@@ -102,7 +103,7 @@ LoadResult load_file(const std::string& path) {
       return unreadable(path, "config file is larger than 16MiB");
     }
   }
-  return Loader(path).load(text, status.st_mode);
+  return Loader(path, env).load(text, status.st_mode);
 }
 
 std::string default_system_path() { return "/etc/wsheartd/config.toml"; }

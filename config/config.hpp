@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cursor.hpp"
+#include "proxy.hpp"
 #include "url.hpp"
 
 namespace wsheart::config {
@@ -63,6 +64,13 @@ struct UserConfig {
   std::vector<CursorRule> cursors;        // `cursor`, in file order; empty = no resume
   std::optional<CursorCondition> cursor_if;
   Duration state_flush{5000};             // the daemon flushes at the smallest of its users'
+  std::string proxy = "env";       // as written: "env", "none" or an http:// URL (its userinfo is a secret)
+  std::string no_proxy;            // as written; "" = the environment's with proxy = "env"
+  std::string proxy_auth_file;     // "user:password", re-read before every handshake through a proxy; "" = none
+  // Chosen at load from proxy, no_proxy and (for "env") the daemon's
+  // environment, for endpoint: nullopt = direct. Its userinfo is a secret.
+  std::optional<ProxyUrl> proxy_url;
+  std::string proxy_source;        // "proxy" or the environment variable proxy_url came from
 
   bool operator==(const UserConfig& other) const;
   bool operator!=(const UserConfig& other) const { return !(*this == other); }
@@ -108,8 +116,10 @@ struct LoadResult {
 };
 
 // Parse and validate. Collects every problem rather than stopping at the first.
-LoadResult load_file(const std::string& path);
-LoadResult load_string(std::string_view toml_text, const std::string& path);
+// `env` is where proxy = "env" looks (the daemon passes its own environment).
+LoadResult load_file(const std::string& path, const EnvLookup& env = process_environment());
+LoadResult load_string(std::string_view toml_text, const std::string& path,
+                       const EnvLookup& env = process_environment());
 
 // Default config locations of the contract.
 std::string default_system_path();                 // /etc/wsheartd/config.toml

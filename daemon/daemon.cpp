@@ -210,7 +210,16 @@ int Daemon::run() {
   schedule_status();
   notifier_.ready();
   notifier_.start_watchdog();
-  io_.run();
+  // websocketpp can throw out of a handler on a proxy's malformed answer; the
+  // transport absorbs that (one attempt fails) and the loop goes on.
+  for (;;) {
+    try {
+      io_.run();
+      break;
+    } catch (const std::exception& e) {
+      if (!transport_.absorb(e)) throw;
+    }
+  }
   state_.close();
   log_.notice("wsheartd stopped");
   return exit_code_;
@@ -296,6 +305,8 @@ void Daemon::start_handshake(User& user) {
   request.client_cert = c.client_cert;
   request.client_key = c.client_key;
   request.pin_sha256 = c.pin_sha256;
+  request.proxy = c.proxy_url;
+  request.proxy_auth_file = c.proxy_auth_file;
   // The kernel gives up on unacknowledged data only after the heartbeat would
   // have: it is a backstop, not the detector.
   if (c.heartbeat != config::HeartbeatMode::Off) request.tcp_user_timeout = 2 * (c.heartbeat_interval + c.heartbeat_timeout);
@@ -450,6 +461,7 @@ std::optional<bus::UserSnapshot> Daemon::snapshot(const std::string& id) const {
   bus::UserSnapshot s;
   s.id = id;
   s.url = config::redact_url(sup.config().url);
+  s.proxy = sup.config().proxy_url ? config::proxy_display(*sup.config().proxy_url) : std::string();
   s.state = stats.state;
   s.reason = stats.reason;
   s.state_since_usec = stats.state_since_usec;

@@ -19,7 +19,7 @@ bool store(std::optional<T> value, T& field) {
 }
 
 // Every key a [defaults] or [[user]] table may hold ("id" only in [[user]], handled apart).
-constexpr std::array<UserKeyRule, 29> kUserKeyRules{{
+constexpr std::array<UserKeyRule, 32> kUserKeyRules{{
     {"url", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_url_template(k, v), c.url);
      }},
@@ -120,6 +120,15 @@ constexpr std::array<UserKeyRule, 29> kUserKeyRules{{
      }},
     {"state_flush", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
        return store(l.read_duration(k, v), c.state_flush);
+     }},
+    {"proxy", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_proxy(k, v), c.proxy);
+     }},
+    {"no_proxy", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_string(k, v), c.no_proxy);
+     }},
+    {"proxy_auth_file", [](Loader& l, std::string_view k, const toml::node& v, UserConfig& c) {
+       return store(l.read_credential_path(k, v), c.proxy_auth_file);
      }},
 }};
 

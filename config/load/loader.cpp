@@ -10,6 +10,7 @@
 #include "encoding.hpp"
 #include "keys.hpp"
 #include "limits.hpp"
+#include "proxy.hpp"
 #include "units.hpp"
 #include "url.hpp"
 
@@ -154,6 +155,36 @@ void Loader::check_client_pair(const UserConfig& config, const KeyPositions& her
   }
 }
 
+// The proxy is chosen here, once, for the user's endpoint: the daemon's
+// environment does not change while it runs, and an unusable proxy variable
+// is then a config error with a position, never a silent direct connection.
+void Loader::choose_user_proxy(UserConfig& user, const toml::table& table, const KeyPositions& here,
+                               const KeyPositions& defaults) {
+  for (std::string_view key : {"proxy", "no_proxy"}) {
+    const bool invalid_here = here.present.count(key) != 0 && here.valid_at.count(key) == 0;
+    const bool invalid_in_defaults = defaults.present.count(key) != 0 && defaults.valid_at.count(key) == 0;
+    if (invalid_here || invalid_in_defaults) return;  // reported already
+  }
+  ProxyChoice choice = choose_proxy(user.proxy, user.no_proxy, user.endpoint, env_);
+  if (choice.error.empty()) {
+    user.proxy_url = std::move(choice.proxy);
+    user.proxy_source = std::move(choice.source);
+    return;
+  }
+  // Where "env" is written (once for [defaults]); if nowhere, at the [[user]].
+  const auto written = here.valid_at.find("proxy");
+  const auto inherited = defaults.valid_at.find("proxy");
+  Position at = table.source().begin;
+  if (written != here.valid_at.end()) {
+    at = written->second;
+  } else if (inherited != defaults.valid_at.end()) {
+    at = inherited->second;
+    if (!proxy_reported_.insert(std::make_pair(at.line, at.column)).second) return;
+  }
+  error(at, "proxy = \"env\": environment variable " + choice.error + " (user '" + user.id +
+                "'; set proxy = \"none\" or proxy = \"http://HOST:PORT\" to override it)");
+}
+
 std::optional<std::string> Loader::read_id(const toml::table& table) {
   const toml::node* node = table.get("id");
   if (node == nullptr) {
@@ -227,6 +258,7 @@ void Loader::load_users(const toml::node& node, const UserConfig& defaults, cons
       // parses the url again for every attempt.
       if (auto endpoint = parse_ws_url(url_with_stand_ins(user.url), &reason)) {
         user.endpoint = std::move(*endpoint);
+        choose_user_proxy(user, *table, keys, defaults_keys);
       } else {
         error(url_at->second, "url: " + reason + " (for user '" + *id + "')");
       }
@@ -275,7 +307,9 @@ LoadResult Loader::load(std::string_view text, std::optional<mode_t> file_mode) 
 
   if (file_mode && (*file_mode & 044) != 0) {
     const auto holds_credentials = [](const UserConfig& user) {
-      return !user.headers.empty() || redact_url(user.url) != user.url;
+      const auto proxy = parse_proxy_url(user.proxy);
+      const bool proxy_password = user.proxy.find("://") != std::string::npos && proxy && !proxy->userinfo.empty();
+      return !user.headers.empty() || redact_url(user.url) != user.url || proxy_password;
     };
     if (holds_credentials(defaults) || std::any_of(config.users.begin(), config.users.end(), holds_credentials)) {
       report(Severity::Warning, Position{1, 1},

@@ -42,7 +42,7 @@ struct KeyPositions {
 
 class Loader {
  public:
-  explicit Loader(std::string path) : path_(std::move(path)) {}
+  Loader(std::string path, EnvLookup env) : path_(std::move(path)), env_(std::move(env)) {}
 
   // file_mode: the config file's st_mode, for the permission warning; none
   // when the text did not come from a file.
@@ -72,6 +72,7 @@ class Loader {
   std::optional<std::string> read_ca_file(std::string_view key, const toml::node& value);
   std::optional<std::string> read_headers_file(std::string_view key, const toml::node& value);
   std::optional<std::string> read_credential_path(std::string_view key, const toml::node& value);
+  std::optional<std::string> read_proxy(std::string_view key, const toml::node& value);
   std::optional<std::vector<std::string>> read_pins(std::string_view key, const toml::node& value);
   bool read_unix_user(std::string_view key, const toml::node& value, UserConfig& config);
   ReportError reporter() {
@@ -88,12 +89,16 @@ class Loader {
   void load_users(const toml::node& node, const UserConfig& defaults, const KeyPositions& defaults_keys,
                   std::vector<UserConfig>& users);
   std::optional<std::string> read_id(const toml::table& table);
+  void choose_user_proxy(UserConfig& user, const toml::table& table, const KeyPositions& here,
+                         const KeyPositions& defaults);
   bool file_readable(std::string_view key, const toml::node& value, const std::string& path);
 
   std::string path_;
+  EnvLookup env_;  // for proxy = "env"
   std::vector<Diagnostic> diagnostics_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> pair_reported_;  // [defaults] client pair errors
   std::set<std::pair<std::uint32_t, std::uint32_t>> cursor_reported_;  // placeholder names, once per place
+  std::set<std::pair<std::uint32_t, std::uint32_t>> proxy_reported_;   // environment proxy errors, once per place
   const toml::table* defaults_table_ = nullptr;
 };
 

@@ -13,6 +13,7 @@
 #include "encoding.hpp"
 #include "limits.hpp"
 #include "loader.hpp"
+#include "proxy.hpp"
 #include "pin.hpp"
 #include "system_lookup.hpp"
 #include "units.hpp"
@@ -326,7 +327,7 @@ std::optional<std::string> Loader::read_credential_path(std::string_view key, co
   struct stat status {};
   if (key != "client_cert" && ::stat(path->c_str(), &status) == 0 && S_ISREG(status.st_mode) &&
       (status.st_mode & 004) != 0) {
-    // headers_file and client_key hold secrets; 0640 root:wsheartd is the intended mode.
+    // headers_file, client_key and proxy_auth_file hold secrets; 0640 root:wsheartd is the intended mode.
     report(Severity::Warning, value.source().begin,
            std::string(key) + ": '" + printable(*path) + "' holds credentials but is readable by others (mode " +
                format_mode(status.st_mode) + ")");
@@ -336,6 +337,24 @@ std::optional<std::string> Loader::read_credential_path(std::string_view key, co
 
 std::optional<std::string> Loader::read_headers_file(std::string_view key, const toml::node& value) {
   return read_credential_path(key, value);
+}
+
+// "env", "none" or an http:// proxy URL; the environment is consulted later,
+// per user, by choose_user_proxy. Errors never quote the value (it may hold
+// a password).
+std::optional<std::string> Loader::read_proxy(std::string_view key, const toml::node& value) {
+  auto text = read_string(key, value);
+  if (!text || *text == "env" || *text == "none") return text;
+  if (text->find("://") == std::string::npos) {
+    error(value, std::string(key) + ": expected \"env\", \"none\" or a proxy URL such as \"http://proxy.example:3128\"");
+    return std::nullopt;
+  }
+  std::string why;
+  if (!parse_proxy_url(*text, &why)) {
+    error(value, std::string(key) + ": " + why);
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::optional<std::vector<std::string>> Loader::read_pins(std::string_view key, const toml::node& value) {

@@ -27,10 +27,11 @@ class IConnection;
 
 namespace wsheart::bus {
 
-// What the bus shows of one user. Url is already redacted.
+// What the bus shows of one user. Url is already redacted; so is proxy.
 struct UserSnapshot {
   std::string id;
   std::string url;
+  std::string proxy;  // "http://host:port" (never credentials); "" = direct
   supervisor::State state = supervisor::State::Stopped;
   std::string reason;
   std::uint64_t state_since_usec = 0;

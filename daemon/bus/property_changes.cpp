@@ -129,7 +129,9 @@ void BusService::Impl::flush_user(UserEntry& user) {
   const bool reason = now.reason != last.reason;
   const bool since = now.state_since_usec != last.state_since_usec;
   const bool url = now.url != last.url;
-  const bool any = last_message || dropped || duplicates || received || sent || reconnects || state || reason || since || url;
+  const bool proxy = now.proxy != last.proxy;
+  const bool any =
+      last_message || dropped || duplicates || received || sent || proxy || reconnects || state || reason || since || url;
   if (any && !loop_->broken()) {
     try {
       enqueue(properties_changed(raw_bus_, user.path.c_str(), kUserInterface,
@@ -139,13 +141,14 @@ void BusService::Impl::flush_user(UserEntry& user) {
                                    if (duplicates) append_entry(m, "MessagesDuplicate", now.duplicates);
                                    if (received) append_entry(m, "MessagesReceived", now.received);
                                    if (sent) append_entry(m, "MessagesSent", now.sent);
+                                   if (proxy) append_entry(m, "Proxy", now.proxy);
                                    if (reconnects) append_entry(m, "Reconnects", now.reconnects);
                                    if (state) append_entry(m, "State", now.state);
                                    if (reason) append_entry(m, "StateReason", now.reason);
                                    if (since) append_entry(m, "StateSince", now.state_since_usec);
                                    if (url) append_entry(m, "Url", now.url);
                                  }),
-              nullptr, now.reason.size() + now.url.size());
+              nullptr, now.reason.size() + now.url.size() + now.proxy.size());
     } catch (const sdbus::Error& e) {
       log_.debug("PropertiesChanged for user ", *user.id, " failed: ", e.getMessage());
     }

@@ -59,6 +59,7 @@ const sd_bus_vtable BusService::Impl::kUserVtable[] = {
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("MessagesSent", "t", &Impl::get_field<&UserSnapshot::sent>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Proxy", "s", &Impl::get_field<&UserSnapshot::proxy>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Reconnects", "u", &Impl::get_field<&UserSnapshot::reconnects>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("RoundTripUsec", "t", &Impl::get_field<&UserSnapshot::rtt_usec>, 0, 0),

@@ -27,6 +27,8 @@ std::string reason_for(const Disconnect& why, State state) {
     case Disconnect::Cause::ServerClose: word = "server_close_" + std::to_string(why.code); break;
     case Disconnect::Cause::TcpReset: word = "tcp_reset"; break;
     case Disconnect::Cause::MessageTooBig: word = "message_too_big"; break;
+    case Disconnect::Cause::ProxyFailed: word = "proxy_failed"; break;
+    case Disconnect::Cause::ProxyTimeout: word = "proxy_timeout"; break;
     case Disconnect::Cause::LocalClose:
     case Disconnect::Cause::Other:
       // We closed because the peer broke the protocol (e.g. 1007 invalid
@@ -51,6 +53,10 @@ bool is_fatal(const Disconnect& why) {
   switch (why.cause) {
     case Disconnect::Cause::Http: return why.code == 401 || why.code == 403 || why.code == 404;
     case Disconnect::Cause::TlsVerify: return true;
+    // Missing or wrong proxy credentials, like a 401 from the server (some
+    // proxies, tinyproxy among them, answer wrong ones with 401). proxy_auth_file
+    // is re-read on the next attempt.
+    case Disconnect::Cause::ProxyFailed: return why.code == 407 || why.code == 401;
     case Disconnect::Cause::ServerClose: return why.code == 1002 || why.code == 1003 || why.code == 1008;
     default: return false;
   }

@@ -52,6 +52,8 @@ struct Disconnect {
     LocalClose,     // our close handshake completed: code = our code
     TcpReset,       // connection reset / EOF without a close frame
     MessageTooBig,  // inbound message over max_message_size (we closed 1009)
+    ProxyFailed,    // the HTTP proxy refused CONNECT (code = its status) or broke off
+    ProxyTimeout,   // the HTTP proxy did not answer CONNECT in time
     Other,
   };
   Cause cause = Cause::Other;

@@ -35,9 +35,11 @@
 #include <websocketpp/transport/asio/endpoint.hpp>
 #include <websocketpp/transport/asio/security/none.hpp>
 #include <websocketpp/transport/asio/security/tls.hpp>
+#include <websocketpp/version.hpp>
 
 #include "encoding.hpp"
 #include "transport/headers_file.hpp"
+#include "transport/proxy_auth.hpp"
 #include "transport/tls_context.hpp"
 
 namespace wsheart::transport {
@@ -150,13 +152,57 @@ using TlsClient = websocketpp::client<TlsConfig>;
 using SslContextPtr = std::shared_ptr<asio::ssl::context>;
 
 // ---------------------------------------------------------------------------
+// The proxy's answer to CONNECT
+//
+// websocketpp 0.8.2 keeps it private: on a non-200 reply it writes the status
+// to its info log only and fails the connection with error::proxy_failed, so
+// "407 Proxy Authentication Required" and "502 Bad Gateway" look the same.
+// The explicit instantiations below name the connection's private
+// m_proxy_data (access is not checked in an explicit instantiation). It lives
+// until CONNECT succeeds, which also tells "still talking to the proxy" from
+// "tunnel up, TLS or upgrade under way": websocketpp has no event between them.
+static_assert(websocketpp::major_version == 0 && websocketpp::minor_version == 8 &&
+                  websocketpp::patch_version == 2,
+              "re-check the m_proxy_data access below against this websocketpp version");
+
+template <typename Tag, auto Member>
+struct PrivateMember {
+  friend auto member_pointer(Tag) { return Member; }
+};
+struct PlainProxyData {
+  friend auto member_pointer(PlainProxyData);
+};
+struct TlsProxyData {
+  friend auto member_pointer(TlsProxyData);
+};
+template struct PrivateMember<
+    PlainProxyData, &websocketpp::transport::asio::connection<PlainConfig::transport_config>::m_proxy_data>;
+template struct PrivateMember<
+    TlsProxyData, &websocketpp::transport::asio::connection<TlsConfig::transport_config>::m_proxy_data>;
+
+// The pending CONNECT's request/reply, or null (no proxy, or CONNECT done).
+auto* pending_connect(const PlainClient::connection_ptr& con) { return ((*con).*member_pointer(PlainProxyData{})).get(); }
+auto* pending_connect(const TlsClient::connection_ptr& con) { return ((*con).*member_pointer(TlsProxyData{})).get(); }
+
+// The proxy's reason phrase is untrusted text on its way to logs and the bus.
+std::string printable_phrase(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= 80) break;
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // Helpers
 
-enum class Stage : std::uint8_t { Connecting, Tls, Upgrade, Open };
+enum class Stage : std::uint8_t { Connecting, Proxy, Tls, Upgrade, Open };
 
 std::string_view stage_name(Stage stage) {
   switch (stage) {
     case Stage::Connecting: return "dns/tcp connect";
+    case Stage::Proxy: return "proxy CONNECT";
     case Stage::Tls: return "tls handshake";
     case Stage::Upgrade: return "http upgrade";
     case Stage::Open: return "open";
@@ -219,6 +265,7 @@ class Transport::Impl {
   void abort(ConnId id);
   void abort_all();
   std::size_t connection_count() const { return entries_.size(); }
+  bool absorb(const std::exception& e);
 
  private:
   struct Entry {
@@ -231,6 +278,7 @@ class Transport::Impl {
     std::uint16_t close_code = 0;
     std::string user_id;
     std::string verify_failure;  // first TLS verification failure seen by the verify callback
+    std::string proxy;           // the proxy in use (no credentials), "" = direct
     std::chrono::milliseconds connect_timeout{0};
     asio::steady_timer timer;  // the whole attempt: dns + tcp + tls + upgrade
   };
@@ -258,7 +306,8 @@ class Transport::Impl {
 
   template <typename Client>
   void start(Client& client, ConnId id, Entry& entry, const websocketpp::uri_ptr& uri,
-             const ConnectRequest& req, const std::vector<config::Header>& headers);
+             const ConnectRequest& req, const std::vector<config::Header>& headers,
+             const std::optional<ProxyCredentials>& proxy_credentials);
   SslContextPtr make_tls_context(ConnId id, const ConnectRequest& req, std::string& error);
   void fail_later(ConnId id, Disconnect why);
   void finish(ConnId id, Disconnect why);
@@ -271,6 +320,10 @@ class Transport::Impl {
   void on_ended(Client& client, ConnId id, websocketpp::connection_hdl hdl, bool failed);
   template <typename ConPtr>
   Disconnect classify_failure(const Entry& entry, const ConPtr& con);
+  template <typename ConPtr>
+  std::optional<Disconnect> classify_proxy_failure(const Entry& entry, const ConPtr& con);
+  void leave_proxy_stage_if_tunnelled(Entry& entry);
+  void fail_abandoned_proxy_attempts();
   template <typename ConPtr>
   Disconnect classify_close(const Entry& entry, const ConPtr& con);
   std::string tls_verify_detail(const Entry& entry, TlsClient::connection_ptr const& con);
@@ -348,6 +401,26 @@ ConnId Transport::Impl::connect(const ConnectRequest& req) {
     });
     if (!has_authorization) headers.push_back(config::Header{"Authorization", config::basic_authorization(req.url.userinfo)});
   }
+  // Basic credentials for the proxy alone (the CONNECT request); the
+  // server's Authorization above goes inside the tunnel.
+  std::optional<ProxyCredentials> proxy_credentials;
+  if (req.proxy) {
+    if (!req.proxy_auth_file.empty()) {
+      ProxyCredentials from_file;
+      if (auto error = read_proxy_auth_file(req.proxy_auth_file, from_file)) {
+        fail_later(id, Disconnect{Cause::Other, 0, std::move(*error)});
+        return id;
+      }
+      proxy_credentials = std::move(from_file);
+    } else if (!req.proxy->userinfo.empty()) {
+      proxy_credentials = parse_proxy_credentials(req.proxy->userinfo);
+      if (!proxy_credentials) {
+        fail_later(id, Disconnect{Cause::Other, 0, "proxy URL has invalid credentials"});
+        return id;
+      }
+    }
+    entry.proxy = config::proxy_display(*req.proxy);
+  }
   if (req.url.host.empty() || req.url.port == 0) {  // not from config::parse_ws_url
     fail_later(id, Disconnect{Cause::Other, 0, "invalid url"});
     return id;
@@ -363,10 +436,10 @@ ConnId Transport::Impl::connect(const ConnectRequest& req) {
         fail_later(id, Disconnect{Cause::Other, 0, std::move(error)});
         return id;
       }
-      start(tls_, id, entry, uri, req, headers);
+      start(tls_, id, entry, uri, req, headers, proxy_credentials);
       pending_tls_context_.reset();
     } else {
-      start(plain_, id, entry, uri, req, headers);
+      start(plain_, id, entry, uri, req, headers, proxy_credentials);
     }
   } catch (const std::exception& e) {
     pending_tls_context_.reset();
@@ -378,7 +451,8 @@ ConnId Transport::Impl::connect(const ConnectRequest& req) {
 
 template <typename Client>
 void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const websocketpp::uri_ptr& uri,
-                            const ConnectRequest& req, const std::vector<config::Header>& headers) {
+                            const ConnectRequest& req, const std::vector<config::Header>& headers,
+                            const std::optional<ProxyCredentials>& proxy_credentials) {
   websocketpp::lib::error_code ec;
   auto con = client.get_connection(uri, ec);
   if (ec || !con) {
@@ -387,6 +461,19 @@ void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const webso
   }
 
   const long timeout_ms = std::max<long>(1, req.connect_timeout.count());
+  if (!entry.proxy.empty()) {
+    // websocketpp connects to the proxy, sends CONNECT host:port (with
+    // Proxy-Authorization), then runs TLS and the upgrade through the tunnel
+    // exactly as it would directly. Our attempt timer fires first; the proxy
+    // timer is a backstop.
+    con->set_proxy(entry.proxy, ec);
+    if (!ec && proxy_credentials) con->set_proxy_basic_auth(proxy_credentials->user, proxy_credentials->password, ec);
+    if (!ec) con->set_proxy_timeout(timeout_ms, ec);
+    if (ec) {
+      fail_later(id, Disconnect{Cause::Other, 0, "cannot use proxy " + entry.proxy + ": " + ec.message()});
+      return;
+    }
+  }
   con->set_open_handshake_timeout(timeout_ms);
   con->set_close_handshake_timeout(kCloseHandshakeTimeoutMs);
   con->set_max_message_size(req.max_message_size);
@@ -439,7 +526,7 @@ void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const webso
   });
 
   log_.debug("transport: ", req.user_id, ": connecting to ", uri->get_host(), ":", uri->get_port(),
-             uri->get_secure() ? " (tls)" : "", " conn ", id);
+             uri->get_secure() ? " (tls)" : "", entry.proxy.empty() ? "" : " via proxy ", entry.proxy, " conn ", id);
   client.connect(con);
 }
 
@@ -476,7 +563,7 @@ void Transport::Impl::on_tcp_connected(Client& client, ConnId id, websocketpp::c
     socket.close(ignored);
     return;
   }
-  e->stage = e->tls ? Stage::Tls : Stage::Upgrade;
+  e->stage = !e->proxy.empty() ? Stage::Proxy : (e->tls ? Stage::Tls : Stage::Upgrade);
 
   asio::error_code aec;
   socket.set_option(asio::ip::tcp::no_delay(true), aec);
@@ -502,6 +589,7 @@ void Transport::Impl::on_ended(Client& client, ConnId id, websocketpp::connectio
   if (e == nullptr) return;
   websocketpp::lib::error_code ec;
   auto con = client.get_con_from_hdl(hdl, ec);
+  leave_proxy_stage_if_tunnelled(*e);
   Disconnect why;
   if (!con) {
     why = Disconnect{Cause::Other, 0, "connection vanished"};
@@ -522,11 +610,49 @@ std::string Transport::Impl::tls_verify_detail(const Entry& entry, TlsClient::co
   return ::X509_verify_cert_error_string(result);
 }
 
+void Transport::Impl::leave_proxy_stage_if_tunnelled(Entry& entry) {
+  if (entry.stage != Stage::Proxy) return;
+  with_connection(entry, [&entry](const auto& con) {
+    if (pending_connect(con) == nullptr) entry.stage = entry.tls ? Stage::Tls : Stage::Upgrade;
+  });
+}
+
+// Failures while reaching or talking to the proxy; nullopt: not the proxy's.
+template <typename ConPtr>
+std::optional<Disconnect> Transport::Impl::classify_proxy_failure(const Entry& entry, const ConPtr& con) {
+  if (entry.proxy.empty()) return std::nullopt;
+  const std::error_code ec = con->get_ec();
+  const std::error_code tec = con->get_transport_ec();
+  const auto* pending = pending_connect(con);
+  namespace aerr = websocketpp::transport::asio::error;
+  if (ec == aerr::make_error_code(aerr::proxy_failed) && pending != nullptr) {
+    const auto status = static_cast<int>(pending->res.get_status_code());
+    return Disconnect{Cause::ProxyFailed, static_cast<std::uint16_t>(status),
+                      "proxy answered " + std::to_string(status) + " " +
+                          printable_phrase(pending->res.get_status_msg())};
+  }
+  if (ec == aerr::make_error_code(aerr::proxy_invalid)) {
+    return Disconnect{Cause::Other, 0, "invalid proxy " + entry.proxy};
+  }
+  if (entry.stage != Stage::Proxy) return std::nullopt;
+  if (is_timeout(ec) || is_timeout(tec)) {
+    return Disconnect{Cause::ProxyTimeout, 0, "no answer to CONNECT from " + entry.proxy};
+  }
+  if (ec == aerr::make_error_code(aerr::general)) {  // read up to the blank line, but no complete header
+    return Disconnect{Cause::ProxyFailed, 0, "malformed answer to CONNECT from " + entry.proxy};
+  }
+  // websocketpp reports a read or write error with the proxy as pass_through.
+  return Disconnect{Cause::ProxyFailed, 0, "proxy " + entry.proxy + " closed the connection before answering CONNECT"};
+}
+
 template <typename ConPtr>
 Disconnect Transport::Impl::classify_failure(const Entry& entry, const ConPtr& con) {
   const std::error_code ec = con->get_ec();
   const std::error_code tec = con->get_transport_ec();
   const std::string where = std::string(" during ") + std::string(stage_name(entry.stage));
+  if (auto proxy = classify_proxy_failure(entry, con)) return std::move(*proxy);
+  // Before the tunnel, a DNS or TCP failure is the proxy's: say so.
+  const std::string via = entry.proxy.empty() ? std::string() : "proxy " + entry.proxy + ": ";
 
   int status = static_cast<int>(con->get_response_code());
   if (status == 0) status = static_cast<int>(con->get_response().get_status_code());
@@ -535,17 +661,17 @@ Disconnect Transport::Impl::classify_failure(const Entry& entry, const ConPtr& c
                       "HTTP " + std::to_string(status) + " " + con->get_response_msg()};
   }
   if (is_timeout(ec) || is_timeout(tec)) {
-    return Disconnect{Cause::Timeout, 0, "timeout" + where};
+    return Disconnect{Cause::Timeout, 0, (entry.stage == Stage::Connecting ? via : std::string()) + "timeout" + where};
   }
   if (is_dns_error(ec) || is_dns_error(tec)) {
-    return Disconnect{Cause::Dns, 0, (is_dns_error(ec) ? ec : tec).message()};
+    return Disconnect{Cause::Dns, 0, via + (is_dns_error(ec) ? ec : tec).message()};
   }
   const auto is_ssl = [](const std::error_code& e) { return e.category() == asio::error::get_ssl_category(); };
   if (entry.stage == Stage::Connecting) {
     // No byte of TLS was exchanged: an SSL code here comes from websocketpp
     // shutting down the never-connected TLS stream, not from the server.
     const std::error_code& cause = tec && !is_ssl(tec) ? tec : ec;
-    return Disconnect{Cause::ConnectFailed, 0, cause.message()};
+    return Disconnect{Cause::ConnectFailed, 0, via + cause.message()};
   }
   if (ec == wsock::make_error_code(wsock::error::tls_handshake_failed) || is_ssl(ec) || is_ssl(tec)) {
     std::string verify = tls_verify_detail(entry, con);
@@ -590,12 +716,44 @@ Disconnect Transport::Impl::classify_close(const Entry& entry, const ConPtr& con
                     sys ? sys.message() : std::string("connection closed without a close frame")};
 }
 
+// The connection whose CONNECT answer threw is left without a handler: once
+// the cancelled proxy timer (queued before the throw) has run, nothing holds
+// it and its handle expires. Live connections are always held by a pending
+// read or timer.
+void Transport::Impl::fail_abandoned_proxy_attempts() {
+  std::vector<ConnId> abandoned;
+  for (const auto& [id, entry] : entries_) {
+    if (!entry.dead && entry.stage == Stage::Proxy && entry.hdl.expired()) abandoned.push_back(id);
+  }
+  for (ConnId id : abandoned) {
+    const std::string proxy = entries_.at(id).proxy;
+    finish(id, Disconnect{Cause::ProxyFailed, 0, "malformed answer to CONNECT from " + proxy});
+  }
+}
+
+bool Transport::Impl::absorb(const std::exception& e) {
+  if (dynamic_cast<const websocketpp::http::exception*>(&e) == nullptr) return false;
+  log_.debug("transport: malformed answer to CONNECT: ", e.what());
+  asio::post(io_, [this, alive = std::weak_ptr<char>(alive_)] {
+    if (!alive.expired()) fail_abandoned_proxy_attempts();
+  });
+  return true;
+}
+
 void Transport::Impl::on_connect_timeout(ConnId id) {
   Entry* e = live(id);
   if (e == nullptr || e->stage == Stage::Open) return;
-  Disconnect why{Cause::Timeout, 0,
-                 "connect timeout (" + std::to_string(e->connect_timeout.count()) + " ms) during " +
-                     std::string(stage_name(e->stage))};
+  if (e->stage == Stage::Proxy && e->hdl.expired()) {  // absorb()'s sweep came too early
+    fail_abandoned_proxy_attempts();
+    return;
+  }
+  leave_proxy_stage_if_tunnelled(*e);
+  const std::string limit = " (" + std::to_string(e->connect_timeout.count()) + " ms)";
+  Disconnect why = e->stage == Stage::Proxy
+                       ? Disconnect{Cause::ProxyTimeout, 0, "no answer to CONNECT from " + e->proxy + limit}
+                       : Disconnect{Cause::Timeout, 0,
+                                    (e->stage == Stage::Connecting && !e->proxy.empty() ? "proxy " + e->proxy + ": " : std::string()) +
+                                        "connect timeout" + limit + " during " + std::string(stage_name(e->stage))};
   kill(*e, false);
   finish(id, std::move(why));
 }
@@ -716,5 +874,6 @@ void Transport::close(ConnId id, std::uint16_t code, std::string_view reason) { 
 void Transport::abort(ConnId id) { impl_->abort(id); }
 void Transport::abort_all() { impl_->abort_all(); }
 std::size_t Transport::connection_count() const { return impl_->connection_count(); }
+bool Transport::absorb(const std::exception& e) { return impl_->absorb(e); }
 
 }  // namespace wsheart::transport

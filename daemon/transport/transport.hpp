@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,10 @@ struct ConnectRequest {
   // Canonical base64 SHA-256 digests of acceptable server SubjectPublicKeyInfos;
   // empty = no pinning. Checked after chain and host name verification.
   std::vector<std::string> pin_sha256;
+  // An http:// proxy to tunnel through with CONNECT; nullopt = direct. Its
+  // userinfo is a secret (Basic credentials for the proxy alone).
+  std::optional<config::ProxyUrl> proxy;
+  std::string proxy_auth_file;  // "user:password", read now; takes precedence over the proxy URL's userinfo
   // Kernel backstops for a dead peer: TCP_USER_TIMEOUT and keepalive.
   std::chrono::milliseconds tcp_user_timeout{0};  // 0 = leave the kernel default
 };
@@ -66,6 +71,12 @@ class Transport {
   void abort_all();       // shutdown
 
   std::size_t connection_count() const;
+
+  // websocketpp 0.8.2 parses a proxy's answer to CONNECT with an HTTP parser
+  // that throws on a malformed status line, out of its handler and so out of
+  // io_context::run(). Returns true if `e` is that: the attempt it belonged
+  // to is then failed (proxy_failed) from the loop, which may run again.
+  bool absorb(const std::exception& e);
 
  private:
   class Impl;

@@ -115,6 +115,7 @@ class User(dbus.service.Object):
         return {
             "Id": dbus.String(self.id),
             "Url": dbus.String(self.url),
+            "Proxy": dbus.String(self.spec.get("proxy", "")),
             "State": dbus.String(self.state),
             "StateReason": dbus.String(self.reason),
             "StateSince": dbus.UInt64(self.since),

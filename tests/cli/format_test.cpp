@@ -218,6 +218,7 @@ TEST(Status, Json) {
   s.users[0].dropped = 2;
   s.users[0].last_message_usec = kNow - kSec;
   s.users[0].duplicates = 1;
+  s.users[0].proxy = "http://proxy.example:3128";
   s.users[0].cursor = {{"epoch", "e\"1"}, {"offset", "42"}};
   OutputStyle style;
   style.json = true;
@@ -225,7 +226,7 @@ TEST(Status, Json) {
             "{\"version\":\"0.1.0\",\"user_count\":3,\"open_count\":1,\"users\":[{\"id\":\"alice\",\"state\":\"open\","
             "\"reason\":\"connected\",\"since_usec\":1714564682000000,\"rtt_usec\":1234,\"rx\":12,\"tx\":3,"
             "\"dropped\":2,\"duplicates\":1,\"reconnects\":0,\"url\":\"wss://crm.example.com/ws?id=alice\","
-            "\"last_message_usec\":1714564983000000,\"cursor\":{\"epoch\":\"e\\\"1\",\"offset\":\"42\"}}]}\n");
+            "\"proxy\":\"http://proxy.example:3128\",\"last_message_usec\":1714564983000000,\"cursor\":{\"epoch\":\"e\\\"1\",\"offset\":\"42\"}}]}\n");
 }
 
 TEST(List, TextAndJson) {

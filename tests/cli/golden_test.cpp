@@ -29,7 +29,7 @@ constexpr const char* kUsers = R"json([
    "history": ["hello", "world", "two\nlines"]},
   {"id": "bob", "url": "wss://crm.example.com/wsCrm?jspCode=bob", "state": "backoff",
    "reason": "heartbeat_timeout", "since_ago": 42, "reconnects": 4, "rx": 7, "tx": 1, "dropped": 2,
-   "duplicates": 3, "cursor": {"id": "m0007"}},
+   "duplicates": 3, "cursor": {"id": "m0007"}, "proxy": "http://proxy.example:3128"},
   {"id": "carol@example.com", "url": "ws://127.0.0.1:9/carol", "state": "stopped",
    "reason": "http_401: Unauthorized", "since_ago": 7930, "reconnects": 1},
   {"id": "dave", "url": "ws://127.0.0.1:9/dave", "state": "connecting",

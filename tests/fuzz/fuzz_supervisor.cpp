@@ -49,7 +49,7 @@ const char* name(State s) { return to_string(s).data(); }
 bool reason_in_vocabulary(std::string_view reason) {
   const std::string_view word = reason.substr(0, reason.find(": "));
   for (std::string_view w : {"started", "connected", "heartbeat_timeout", "connect_timeout", "connect_failed", "dns",
-                             "tls_error", "tcp_reset", "message_too_big", "manual", "reload", "stopping", "resume", "network_change", "offline", "sleep"}) {
+                             "tls_error", "tcp_reset", "message_too_big", "proxy_failed", "proxy_timeout", "manual", "reload", "stopping", "resume", "network_change", "offline", "sleep"}) {
     if (word == w) return true;
   }
   for (std::string_view prefix : {"http_", "server_close_"}) {
@@ -307,7 +307,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // The transport reports the end of the live connection; a stale
         // report (none live) must be ignored.
         Disconnect why;
-        why.cause = static_cast<Disconnect::Cause>(in.ConsumeIntegralInRange<int>(0, 10));
+        why.cause = static_cast<Disconnect::Cause>(in.ConsumeIntegralInRange<int>(0, 12));
         constexpr std::uint16_t kCodes[] = {0, 401, 403, 404, 503, 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 4000};
         why.code = kCodes[in.ConsumeIntegralInRange<std::size_t>(0, sizeof kCodes / sizeof kCodes[0] - 1)];
         why.detail = in.ConsumeBool() ? "" : "detail";

@@ -32,6 +32,13 @@ std::vector<std::string> merged_environment(const EnvOverrides& overrides) {
     auto eq = entry.find('=');
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
+  // Hermetic: a developer's proxy variables must not route loopback test
+  // traffic through their proxy (wsheartd follows them by default). Tests
+  // that want one set it in `overrides`.
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "ws_proxy",
+                           "wss_proxy", "no_proxy", "NO_PROXY"}) {
+    env.erase(name);
+  }
   for (const auto& [key, value] : overrides) {
     if (value.empty()) {
       env.erase(key);

@@ -305,7 +305,7 @@ TEST_F(BusTreeTest, TreeAndGetManagedObjectsListEveryUserWithAllProperties) {
       "org.freedesktop.DBus.Introspectable,org.freedesktop.DBus.Peer,org.freedesktop.DBus.Properties," +
       std::string(kUser);
   const std::string properties =
-      "Cursor:a{ss},Id:s,LastMessageAt:t,MessagesDropped:t,MessagesDuplicate:t,MessagesReceived:t,MessagesSent:t,"
+      "Cursor:a{ss},Id:s,LastMessageAt:t,MessagesDropped:t,MessagesDuplicate:t,MessagesReceived:t,MessagesSent:t,Proxy:s,"
       "Reconnects:u,RoundTripUsec:t,"
       "State:s,StateReason:s,StateSince:t,Url:s";
   for (const auto& id : ids) {

@@ -64,6 +64,8 @@ const char* cause_name(Cause cause) {
     case Cause::LocalClose: return "LocalClose";
     case Cause::TcpReset: return "TcpReset";
     case Cause::MessageTooBig: return "MessageTooBig";
+    case Cause::ProxyFailed: return "ProxyFailed";
+    case Cause::ProxyTimeout: return "ProxyTimeout";
     case Cause::Other: return "Other";
   }
   return "?";

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -314,6 +315,103 @@ TEST(Values, HeadersKeepFileOrder) {
   EXPECT_EQ(config.users[0].headers, (std::vector<Header>{{"Z-Last", "1"}, {"A-First", "2"}}));
 }
 
+// proxy = "env" with an injected environment: the choice is made at load.
+EnvLookup environment(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const char* name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::vector<std::string> proxy_lines(const std::string& toml, std::map<std::string, std::string> vars) {
+  return lines(load_string(toml, "t.toml", environment(std::move(vars))));
+}
+
+TEST(Proxy, EnvironmentIsReadAtLoad) {
+  const std::string toml = "[[user]]\nid = \"s\"\nurl = \"wss://h.example/\"\n"
+                           "[[user]]\nid = \"p\"\nurl = \"ws://h.example/\"\n"
+                           "[[user]]\nid = \"n\"\nurl = \"wss://h.example/\"\nproxy = \"none\"\n"
+                           "[[user]]\nid = \"c\"\nurl = \"wss://h.example/\"\nproxy = \"http://u:pw@cfg:8080\"\n";
+  const LoadResult result =
+      load_string(toml, "t.toml", environment({{"https_proxy", "http://sec:3128"}, {"http_proxy", "http://plain:3128"}}));
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(lines(result));
+  const auto& users = result.config->users;
+  ASSERT_EQ(users.size(), 4u);
+  EXPECT_EQ(users[0].proxy, "env");
+  ASSERT_TRUE(users[0].proxy_url.has_value());
+  EXPECT_EQ(proxy_display(*users[0].proxy_url), "http://sec:3128");
+  EXPECT_EQ(users[0].proxy_source, "https_proxy");
+  ASSERT_TRUE(users[1].proxy_url.has_value());
+  EXPECT_EQ(proxy_display(*users[1].proxy_url), "http://plain:3128");
+  EXPECT_EQ(users[1].proxy_source, "http_proxy");
+  EXPECT_FALSE(users[2].proxy_url.has_value());
+  ASSERT_TRUE(users[3].proxy_url.has_value());
+  EXPECT_EQ(users[3].proxy_url->userinfo, "u:pw");
+  EXPECT_EQ(users[3].proxy_source, "proxy");
+}
+
+TEST(Proxy, NoProxyKeyOverridesTheEnvironmentsList) {
+  const std::map<std::string, std::string> env{{"https_proxy", "http://sec:3128"}, {"no_proxy", "other.example"}};
+  const std::string base = "[[user]]\nid = \"a\"\nurl = \"wss://h.example:8443/\"\n";
+  auto chosen = [&](const std::string& extra) {
+    const LoadResult result = load_string(base + extra, "t.toml", environment(env));
+    EXPECT_TRUE(result.ok()) << ::testing::PrintToString(lines(result));
+    return result.ok() && result.config->users[0].proxy_url.has_value();
+  };
+  EXPECT_TRUE(chosen(""));
+  EXPECT_FALSE(chosen("no_proxy = \".example\"\n"));
+  EXPECT_FALSE(chosen("no_proxy = \"h.example:8443\"\n"));
+  EXPECT_TRUE(chosen("no_proxy = \"h.example:443\"\n"));
+  EXPECT_FALSE(chosen("proxy = \"http://cfg:1\"\nno_proxy = \"*\"\n"));
+  const LoadResult bypassed = load_string(base + "no_proxy = \"h.example\"\n", "t.toml", environment(env));
+  ASSERT_TRUE(bypassed.ok());
+  EXPECT_EQ(bypassed.config->users[0].proxy_source, "");
+}
+
+TEST(Proxy, UnusableEnvironmentVariableIsAConfigErrorNeverADirectConnection) {
+  const std::string user = "[[user]]\nid = \"a\"\nurl = \"wss://h/\"\n";
+  // Not written anywhere: reported at the [[user]].
+  EXPECT_EQ(proxy_lines(user, {{"all_proxy", "socks5h://u:pw@s:1080"}}),
+            (std::vector<std::string>{"t.toml:1:1: proxy = \"env\": environment variable all_proxy: socks5h:// proxies "
+                                      "are not supported (only http:// proxies, through HTTP CONNECT) (user 'a'; set "
+                                      "proxy = \"none\" or proxy = \"http://HOST:PORT\" to override it)"}));
+  // Written in the user: reported there.
+  EXPECT_EQ(proxy_lines(user + "proxy = \"env\"\n", {{"https_proxy", "https://p:443"}}),
+            (std::vector<std::string>{"t.toml:4:9: proxy = \"env\": environment variable https_proxy: https:// proxies "
+                                      "are not supported (only http:// proxies, through HTTP CONNECT) (user 'a'; set "
+                                      "proxy = \"none\" or proxy = \"http://HOST:PORT\" to override it)"}));
+  // Written in [defaults]: reported there, once for all users.
+  EXPECT_EQ(proxy_lines("[defaults]\nproxy = \"env\"\n" + user + "[[user]]\nid = \"b\"\nurl = \"wss://h/\"\n",
+                        {{"HTTPS_PROXY", "http://p:0"}}),
+            (std::vector<std::string>{"t.toml:2:9: proxy = \"env\": environment variable HTTPS_PROXY: proxy port must be "
+                                      "1-65535 (user 'a'; set proxy = \"none\" or proxy = \"http://HOST:PORT\" to "
+                                      "override it)"}));
+  // Even when no_proxy would bypass it: the variable is broken, say so.
+  EXPECT_EQ(proxy_lines(user + "no_proxy = \"*\"\n", {{"all_proxy", "socks5://s:1"}}).size(), 1u);
+  // Not consulted: no error.
+  EXPECT_TRUE(proxy_lines(user + "proxy = \"none\"\n", {{"all_proxy", "socks5://s:1"}}).empty());
+  EXPECT_TRUE(proxy_lines(user, {{"http_proxy", "socks5://s:1"}}).empty());  // http_proxy is for ws:// only
+}
+
+TEST(Proxy, AuthFileResolvesAgainstCredentialsDirectory) {
+  TempDir dir;
+  dir.write("proxy-auth", "agent:secret\n", 0600);
+  ScopedEnv credentials("CREDENTIALS_DIRECTORY", dir.path().c_str());
+  const Config config = must_load("[[user]]\nid = \"a\"\nurl = \"ws://h/\"\nproxy = \"http://p:3128\"\n"
+                                  "proxy_auth_file = \"proxy-auth\"\n");
+  ASSERT_EQ(config.users.size(), 1u);
+  EXPECT_EQ(config.users[0].proxy_auth_file, dir.path() + "/proxy-auth");
+}
+
+TEST(Proxy, PasswordInTheProxyUrlMakesAReadableFileWarn) {
+  TempDir dir;
+  const std::string path = dir.write("config.toml",
+                                     "[[user]]\nid = \"a\"\nurl = \"ws://h/\"\nproxy = \"http://u:pw@p:3128\"\n", 0644);
+  EXPECT_EQ(lines(load_file(path)),
+            (std::vector<std::string>{path + ":1:1: warning: file holds credentials but is readable by others (mode 0644)"}));
+}
+
 TEST(HeadersFile, RelativePathResolvesAgainstCredentialsDirectory) {
   TempDir dir;
   dir.write("headers", "Authorization: Bearer x\n", 0600);
@@ -460,6 +558,11 @@ TEST(Equality, EveryFieldTakesPart) {
       [](UserConfig& u) { u.unix_user = "nobody"; },
       [](UserConfig& u) { u.unix_uid = 65534; },
       [](UserConfig& u) { u.unix_uid.reset(); },
+      [](UserConfig& u) { u.proxy = "none"; },
+      [](UserConfig& u) { u.no_proxy = "x"; },
+      [](UserConfig& u) { u.proxy_auth_file = "/a"; },
+      [](UserConfig& u) { u.proxy_url = ProxyUrl{"p", 1, ""}; },
+      [](UserConfig& u) { u.proxy_source = "https_proxy"; },
   };
   EXPECT_EQ(base, every_key_expected("a"));
   for (std::size_t i = 0; i < changes.size(); ++i) {

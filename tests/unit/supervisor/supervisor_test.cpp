@@ -295,6 +295,13 @@ TEST_F(SupervisorTest, FatalFailuresWaitFatalBackoff) {
       {{Disconnect::Cause::TlsError, 0, "handshake failed"}, "tls_error: handshake failed", false},
       {{Disconnect::Cause::Dns, 0, ""}, "dns", false},
       {{Disconnect::Cause::Timeout, 0, ""}, "connect_timeout", false},
+      {{Disconnect::Cause::ProxyFailed, 407, "proxy answered 407 Proxy Authentication Required"},
+       "proxy_failed: proxy answered 407 Proxy Authentication Required", true},
+      {{Disconnect::Cause::ProxyFailed, 401, "proxy answered 401 Unauthorized"},
+       "proxy_failed: proxy answered 401 Unauthorized", true},
+      {{Disconnect::Cause::ProxyFailed, 502, "proxy answered 502 Bad Gateway"},
+       "proxy_failed: proxy answered 502 Bad Gateway", false},
+      {{Disconnect::Cause::ProxyTimeout, 0, "no answer to CONNECT"}, "proxy_timeout: no answer to CONNECT", false},
   };
   for (const auto& tc : cases) {
     Recorder rec(clock);
