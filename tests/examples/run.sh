@@ -65,7 +65,7 @@ python_gio)
   wait_for 10 "$work/py.out" '^/org/wsheartd1/user/alice message 1 hello from python$'
   wsheartctl --user reconnect alice
   wait_for 10 "$work/py.out" '^/org/wsheartd1/user/alice state connecting -> open \(connected\)$'
-  grep -qE '^/org/wsheartd1/user/alice state open -> connecting \(manual\)$' "$work/py.out" \
+  grep -qE '^/org/wsheartd1/user/alice state open -> closing \(manual\)$' "$work/py.out" \
     || fail "no state line for the manual reconnect"
   ;;
 monitor_pipeline)
