@@ -7,6 +7,8 @@
 #include "bus_client.hpp"
 #include "error.hpp"
 #include "monitor.hpp"
+#include "notify/agent.hpp"
+#include "notify/notification_server.hpp"
 
 namespace wsheart::cli {
 
@@ -76,6 +78,14 @@ int verb_recent(const Invocation& invocation, Context& context) {
   const std::string& id = invocation.args.at(0);
   context.out << render_recent(id, client.recent(id, invocation.since.value_or(0)), context.style);
   return to_int(Exit::Ok);
+}
+
+int verb_notify(const Invocation& invocation, Context& context) {
+  // The notification server first: without a session bus or a server
+  // there is nothing to do, whatever the daemon's state (exit 69).
+  notify::NotificationServer server;
+  BusClient client(context.options.bus);
+  return notify::run_agent(client, server, invocation.args, invocation.notify, context);
 }
 
 }  // namespace wsheart::cli

@@ -12,5 +12,6 @@ int verb_send(const Invocation& invocation, Context& context);
 int verb_reconnect(const Invocation& invocation, Context& context);
 int verb_reload(const Invocation& invocation, Context& context);
 int verb_recent(const Invocation& invocation, Context& context);
+int verb_notify(const Invocation& invocation, Context& context);
 
 }  // namespace wsheart::cli

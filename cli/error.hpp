@@ -14,6 +14,7 @@ enum class Exit : int {
   NotOpen = 3,         // status: some listed user is not open
   NotReachable = 4,    // daemon not running / bus unreachable
   NoSuchUser = 5,
+  Unavailable = 69,    // notify: no session bus or no notification server (EX_UNAVAILABLE)
 };
 
 constexpr int to_int(Exit code) { return static_cast<int>(code); }

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "error.hpp"
 #include "text.hpp"
+#include "units.hpp"
 
 #ifndef WSHEART_VERSION
 #define WSHEART_VERSION "unknown"
@@ -29,6 +30,19 @@ std::uint64_t parse_seq(const std::string& text) {
   return value;
 }
 
+// RFC 6901: empty (the whole document) or starting with '/'.
+std::string parse_pointer(const std::string& option, const std::string& text) {
+  if (!text.empty() && text[0] != '/') usage_error("option '" + option + "' needs a JSON pointer such as /title.");
+  return text;
+}
+
+std::chrono::milliseconds parse_quiet_for(const std::string& text) {
+  std::string why;
+  auto d = config::parse_duration(text, &why);
+  if (!d) usage_error("invalid duration '" + text + "' for '--quiet-for' (e.g. 30s, 500ms, 2m).");
+  return *d;
+}
+
 std::string usage_of(const Verb& verb) {
   std::string out(verb.name);
   if (!verb.synopsis.empty()) out += " " + std::string(verb.synopsis);
@@ -39,16 +53,18 @@ std::string usage_of(const Verb& verb) {
 
 const std::vector<Verb>& verb_table() {
   static const std::vector<Verb> kVerbs = {
-      {"status", 0, kUnlimited, "[ID...]", "Show the daemon summary and one row per user", false, verb_status},
-      {"list", 0, 0, "", "List user ids, one per line", false, verb_list},
+      {"status", 0, kUnlimited, "[ID...]", "Show the daemon summary and one row per user", false, verb_status, false},
+      {"list", 0, 0, "", "List user ids, one per line", false, verb_list, false},
       {"monitor", 0, kUnlimited, "[ID...]", "Follow messages and state changes until interrupted", false,
-       verb_monitor},
+       verb_monitor, false},
       {"send", 2, 2, "ID TEXT", "Send a text frame now, or queue it while the connection is down", false,
-       verb_send},
+       verb_send, false},
       {"reconnect", 1, 1, "ID [--fresh]", "Drop the connection and reconnect now (resets the backoff)", false,
-       verb_reconnect},
-      {"reload", 0, 0, "", "Re-read the daemon's configuration", false, verb_reload},
-      {"recent", 1, 1, "ID [--since SEQ]", "Show the messages kept in the user's history", true, verb_recent},
+       verb_reconnect, false},
+      {"reload", 0, 0, "", "Re-read the daemon's configuration", false, verb_reload, false},
+      {"recent", 1, 1, "ID [--since SEQ]", "Show the messages kept in the user's history", true, verb_recent, false},
+      {"notify", 0, kUnlimited, "[ID...]", "Show messages and outages as desktop notifications", false,
+       verb_notify, true},
   };
   return kVerbs;
 }
@@ -90,6 +106,18 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
         value = args[++i];
       }
       inv.since = parse_seq(*value);
+      continue;
+    }
+    if (name == "--summary" || name == "--body" || name == "--priority" || name == "--quiet-for") {
+      if (!value) {
+        if (i + 1 >= args.size()) usage_error("option '" + name + "' needs a value.");
+        value = args[++i];
+      }
+      inv.notify.any = true;
+      if (name == "--summary") inv.notify.summary_pointer = parse_pointer(name, *value);
+      if (name == "--body") inv.notify.body_pointer = parse_pointer(name, *value);
+      if (name == "--priority") inv.notify.priority_pointer = parse_pointer(name, *value);
+      if (name == "--quiet-for") inv.notify.quiet_for = parse_quiet_for(*value);
       continue;
     }
     if (value) usage_error("option '" + name + "' takes no value.");
@@ -136,6 +164,9 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   if (inv.fresh && inv.verb->handler != verb_reconnect) {
     usage_error("option '--fresh' is only valid with 'reconnect'.");
   }
+  if (inv.notify.any && !inv.verb->takes_notify_options) {
+    usage_error("options '--summary', '--body', '--priority' and '--quiet-for' are only valid with 'notify'.");
+  }
   return parsed;
 }
 
@@ -164,9 +195,14 @@ std::string help_text() {
       "     --no-legend           Omit the summary line and the column headers\n"
       "     --since SEQ           recent: only messages with a sequence number above SEQ\n"
       "     --fresh               reconnect: forget the user's resume cursors first\n"
+      "     --summary POINTER     notify: JSON pointer to the summary (e.g. /title)\n"
+      "     --body POINTER        notify: JSON pointer to the body (e.g. /message)\n"
+      "     --priority POINTER    notify: JSON pointer to a priority 0-10 (urgency)\n"
+      "     --quiet-for DURATION  notify: announce a user out of open this long (30s)\n"
       "\n"
       "Exit status: 0 ok, 1 failure, 2 usage error, 3 (status) a listed user is not\n"
-      "open, 4 wsheartd not reachable, 5 no such user.\n";
+      "open, 4 wsheartd not reachable, 5 no such user, 69 (notify) no session bus or\n"
+      "no notification server.\n";
   return out;
 }
 

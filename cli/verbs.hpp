@@ -1,6 +1,7 @@
 // The verb table and command-line parsing. Parsing is pure: it needs no bus.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -45,11 +46,21 @@ struct Verb {
   std::string_view summary;
   bool takes_since;  // accepts --since SEQ
   VerbHandler handler;
+  bool takes_notify_options;  // accepts --summary --body --priority --quiet-for
 };
 
 // Every verb, in --help order.
 const std::vector<Verb>& verb_table();
 const Verb* find_verb(std::string_view name);
+
+// notify: JSON pointers into JSON messages, and the state-notice delay.
+struct NotifyOptions {
+  std::string summary_pointer;
+  std::string body_pointer;
+  std::string priority_pointer;
+  std::chrono::milliseconds quiet_for{30000};
+  bool any = false;  // one of them was given (for the usage check)
+};
 
 struct Invocation {
   GlobalOptions options;
@@ -57,6 +68,7 @@ struct Invocation {
   std::vector<std::string> args;
   std::optional<std::uint64_t> since;  // recent --since
   bool fresh = false;                   // reconnect --fresh
+  NotifyOptions notify;
 };
 
 enum class Action { Run, Help, Version };

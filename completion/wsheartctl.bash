@@ -6,7 +6,7 @@ _wsheartctl() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs="status list monitor send reconnect reload recent"
+    local verbs="status list monitor send reconnect reload recent notify"
     local i word verb= bus= nargs=0 options_done=
 
     # What is already on the line: the verb, the bus, the arguments so far.
@@ -14,7 +14,7 @@ _wsheartctl() {
         word=${COMP_WORDS[i]}
         if [[ -z $options_done && $word == -- ]]; then
             options_done=1
-        elif [[ -z $options_done && $word == --since ]]; then
+        elif [[ -z $options_done && $word == @(--since|--summary|--body|--priority|--quiet-for) ]]; then
             ((i++))
         elif [[ -z $options_done && $word == -* ]]; then
             case $word in
@@ -28,13 +28,14 @@ _wsheartctl() {
     done
 
     COMPREPLY=()
-    if [[ -z $options_done && $prev == --since ]]; then
-        return 0  # a sequence number
+    if [[ -z $options_done && $prev == @(--since|--summary|--body|--priority|--quiet-for) ]]; then
+        return 0  # a sequence number, a JSON pointer, a duration
     fi
     if [[ -z $options_done && $cur == -* ]]; then
         local options="--system --user --json --no-legend --help --version"
         [[ -z $verb || $verb == recent ]] && options+=" --since"
         [[ -z $verb || $verb == reconnect ]] && options+=" --fresh"
+        [[ -z $verb || $verb == notify ]] && options+=" --summary --body --priority --quiet-for"
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
         return 0
     fi
@@ -45,7 +46,7 @@ _wsheartctl() {
 
     local want_id=
     case $verb in
-        status | monitor) want_id=1 ;;
+        status | monitor | notify) want_id=1 ;;
         send | reconnect | recent) ((nargs == 0)) && want_id=1 ;;
     esac
     [[ -n $want_id ]] || return 0

@@ -86,7 +86,7 @@ TEST(Args, VerbTableArity) {
     EXPECT_NE(help_text().find(std::string(verb.name)), std::string::npos) << verb.name;
   }
   EXPECT_EQ(find_verb("nope"), nullptr);
-  EXPECT_EQ(verb_table().size(), 7U);
+  EXPECT_EQ(verb_table().size(), 8U);
 }
 
 struct UsageCase {

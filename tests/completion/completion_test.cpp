@@ -107,6 +107,11 @@ TEST_F(Completion, EveryOptionOfTheHelp) {
   const std::vector<std::string> after_recent = complete({"recent", "alice", "--s"});
   EXPECT_EQ(after_recent, (std::vector<std::string>{"--since", "--system"}));
   EXPECT_EQ(complete({"--user", "recent", "alice", "--since", ""}), std::vector<std::string>{});
+  // The notify options belong to notify only, and their values are not ids.
+  EXPECT_EQ(std::count(after_status.begin(), after_status.end(), "--quiet-for"), 0);
+  EXPECT_EQ(complete({"notify", "--q"}), (std::vector<std::string>{"--quiet-for"}));
+  EXPECT_EQ(complete({"notify", "--s"}), (std::vector<std::string>{"--summary", "--system"}));
+  EXPECT_EQ(complete({"--user", "notify", "--summary", ""}), std::vector<std::string>{});
 }
 
 TEST_F(Completion, LiveUserIds) {
@@ -116,6 +121,7 @@ TEST_F(Completion, LiveUserIds) {
   EXPECT_EQ(complete({"--user", "send", "alice", ""}), std::vector<std::string>{});  // TEXT: nothing to offer
   EXPECT_EQ(complete({"--user", "reconnect", "c"}), (std::vector<std::string>{"carol\\ x"}));
   EXPECT_EQ(complete({"--user", "status", "alice", "b"}), (std::vector<std::string>{"bob"}));  // several ids
+  EXPECT_EQ(complete({"--user", "notify", "--quiet-for", "5s", "alice", "b"}), (std::vector<std::string>{"bob"}));
   EXPECT_EQ(complete({"--user", "list", ""}), std::vector<std::string>{});
   // The system bus (the default) has no daemon here: no ids, no error output.
   EXPECT_EQ(complete({"send", ""}), std::vector<std::string>{});

@@ -26,6 +26,7 @@ sbin/wsheartd
 bin/wsheartctl
 $system_units/wsheartd.service
 $user_units/wsheartd.service
+$user_units/wsheartd-notify.service
 $sysusers/wsheartd.conf
 $policy/org.wsheartd1.conf
 $system_services/org.wsheartd1.service
@@ -33,6 +34,7 @@ $session_services/org.wsheartd1.service
 share/dbus-1/interfaces/org.wsheartd1.xml
 share/doc/wsheartd/examples/config.toml
 share/doc/wsheartd/operations.md
+share/doc/wsheartd/desktop.md
 LIST
 }
 
@@ -49,6 +51,10 @@ check_tree() {  # check_tree PREFIX_DIR
     /*/sbin/wsheartd\ --system) echo "ok: ExecStart=$exec" ;;
     *) fail "system unit: unexpected ExecStart=$exec" ;;
   esac
+  grep -qE '^ExecStart=/.*/bin/wsheartctl notify$' "$root/$user_units/wsheartd-notify.service" \
+    || fail "notify user unit: unexpected ExecStart"
+  grep -q '^WantedBy=graphical-session.target$' "$root/$user_units/wsheartd-notify.service" \
+    || fail "notify user unit lacks WantedBy=graphical-session.target"
   grep -q '^SystemdService=dbus-org.wsheartd1.service$' "$root/$system_services/org.wsheartd1.service" \
     || fail "system activation file does not name dbus-org.wsheartd1.service"
   grep -q '^Alias=dbus-org.wsheartd1.service$' "$root/$system_units/wsheartd.service" \

@@ -22,8 +22,9 @@ trap 'rm -rf "$work"' EXIT
 # One copy per unit, each alone in its own directory and named as installed.
 rewrite() {  # rewrite SRC DEST_DIR
   mkdir -p "$2"
-  sed -e "s|$sbindir/wsheartd|$daemon|g" -e "s|$bindir/wsheartctl|$ctl|g" "$1" >"$2/wsheartd.service"
-  if grep -qE "$sbindir/|$bindir/" "$2/wsheartd.service"; then
+  local name; name=$(basename "$1")
+  sed -e "s|$sbindir/wsheartd|$daemon|g" -e "s|$bindir/wsheartctl|$ctl|g" "$1" >"$2/$name"
+  if grep -qE "$sbindir/|$bindir/" "$2/$name"; then
     echo "FAIL: $1 still names an installed path after rewriting:" >&2
     grep -nE "$sbindir/|$bindir/" "$2/wsheartd.service" >&2
     exit 1
@@ -31,6 +32,7 @@ rewrite() {  # rewrite SRC DEST_DIR
 }
 rewrite "$generated/system/wsheartd.service" "$work/system"
 rewrite "$generated/user/wsheartd.service" "$work/user"
+rewrite "$generated/user/wsheartd-notify.service" "$work/notify"
 
 # The unit references man pages and file: docs; --man=no skips checking them.
 # XDG_RUNTIME_DIR is needed by the user-manager path lookup (no session here).
@@ -57,6 +59,7 @@ verify)
   # The user unit must also be clean when read by the system manager, which
   # checks the settings the user manager ignores.
   check "user unit (as a system unit)" verify --man=no "$work/user/wsheartd.service"
+  check "notify user unit" --user verify --man=no "$work/notify/wsheartd-notify.service"
   exit $status
   ;;
 security)
