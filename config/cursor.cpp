@@ -1,17 +1,7 @@
 #include "cursor.hpp"
 
 #include <algorithm>
-// GCC 12 at -O1 (the sanitizer builds) reports -Wmaybe-uninitialized inside
-// libstdc++'s regex automaton (std::function moved in _NFA::_M_insert_*): a
-// false positive in the library's own code, silenced for that header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <regex>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace wsheart::config {
 namespace {

@@ -4,17 +4,7 @@
 
 #include <cstddef>
 #include <optional>
-// GCC 12 at -O1 (the sanitizer builds) reports -Wmaybe-uninitialized inside
-// libstdc++'s regex automaton (std::function moved in _NFA::_M_insert_*): a
-// false positive in the library's own code, silenced for that header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <regex>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #include <string>
 #include <string_view>
 #include <utility>
