@@ -350,8 +350,8 @@ void Daemon::user_state_changed(User& user, State old_state, State new_state, co
   const bool routine = word == "started" || word == "connected" || word == "manual" || word == "reload" ||
                        word == "stopping" || word == "offline" || word == "sleep" || new_state == State::Connecting;
   const LogLevel level = new_state == State::Open ? LogLevel::Notice : routine ? LogLevel::Info : LogLevel::Warning;
-  log_.log(level, user.id(), ": ", supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (",
-           reason, ")");
+  log_.log_for(level, LogFields{user.id(), supervisor::to_string(new_state), reason}, user.id(), ": ",
+               supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (", reason, ")");
   if (user.on_bus && bus_) {
     bus_->emit_state(user.id(), old_state, new_state, reason);
     bus_->user_changed(user.id());
@@ -493,7 +493,7 @@ std::optional<supervisor::SendResult> Daemon::send(const std::string& id, std::s
 bool Daemon::reconnect(const std::string& id) {
   auto it = users_.find(id);
   if (it == users_.end()) return false;
-  log_.info(id, ": reconnect requested");
+  log_.log_for(LogLevel::Info, user_fields(id), id, ": reconnect requested");
   it->second->sup().reconnect(now(), "manual");
   return true;
 }
@@ -708,8 +708,8 @@ void Daemon::attach_resume(User& user, const config::UserConfig& config) {
   if (saved->origin == user.resume->origin()) {
     user.resume->state().restore(std::move(saved->cursors), saved->seen);
   } else {
-    log_.notice(config.id, ": saved cursors came from ", config::redact_url(saved->origin), ", not ",
-                config::redact_url(user.resume->origin()), ": dropped");
+    log_.log_for(LogLevel::Notice, user_fields(config.id), config.id, ": saved cursors came from ",
+                 config::redact_url(saved->origin), ", not ", config::redact_url(user.resume->origin()), ": dropped");
     user.state_changed_note();
   }
 }
