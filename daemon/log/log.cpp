@@ -7,8 +7,6 @@
 #include <cstdlib>
 #include <string>
 
-// sd_journal_sendv without the CODE_FILE=/CODE_LINE= of the sd_journal_send macros.
-#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 namespace wsheart {

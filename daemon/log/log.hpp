@@ -48,7 +48,9 @@ class Logger {
   LogLevel level() const { return max_level_; }
   bool enabled(LogLevel level) const { return static_cast<int>(level) <= static_cast<int>(max_level_); }
   // Send entries to sd-journal instead of "<N>" lines to the sink. An entry
-  // the journal refuses is written as a line to the sink.
+  // the journal refuses is written as a line to the sink (sd-journal itself
+  // drops entries silently while journald's socket is missing; with our
+  // stderr held by journald, it is there).
   void use_journal(bool on) { journal_ = on; }
   bool journal() const { return journal_; }
 
