@@ -41,11 +41,14 @@ metrics_for_node_exporter() {
     /usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:$port --collector.disable-defaults \
     --collector.textfile --collector.textfile.directory="$dir" || fail "systemd-run node_exporter"
   wait_until 10 "node_exporter on $port" curl -sf "http://127.0.0.1:$port/metrics" || fail "node_exporter"
+  # The file written at start saw the users connecting; the next one (0.5 s) sees them open.
+  wait_until 10 "alice up in the scrape" bash -c \
+    "curl -sf http://127.0.0.1:$port/metrics | grep -qx 'wsheartd_user_up{user=\"alice\"} 1'" ||
+    fail "alice not up in the scrape"
   local scrape
   scrape=$(curl -sf "http://127.0.0.1:$port/metrics")
-  grep '^wsheartd_\|^node_textfile' <<<"$scrape" | head -20
+  grep '^wsheartd_\|^node_textfile' <<<"$scrape"
   grep -qx 'node_textfile_scrape_error 0' <<<"$scrape" || fail "node_textfile_scrape_error is not 0"
-  grep -qx 'wsheartd_user_up{user="alice"} 1' <<<"$scrape" || fail "alice not up in the scrape"
   # A message to alice: her received count moves in status --json and in the scrape alike.
   run wsheartctl send alice "echo:metrics" || fail "send"
   # shellcheck disable=SC2317 # called by wait_until
