@@ -507,7 +507,7 @@ bool Daemon::reconnect_fresh(const std::string& id) {
     user.state_changed_note();
     state_.flush();  // a crash before the next flush must not bring the cursors back
   }
-  log_.info(id, ": reconnect without cursors requested");
+  log_.log_for(LogLevel::Info, user_fields(id), id, ": reconnect without cursors requested");
   user.sup().reconnect(now(), "manual");
   return true;
 }
