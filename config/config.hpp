@@ -84,9 +84,14 @@ struct DaemonConfig {
   OnSleep on_sleep = OnSleep::Keep;
   NetworkWatch network_watch = NetworkWatch::Auto;
   std::uint64_t bus_queue_size = std::uint64_t{64} << 20;  // bytes of signals waiting for a slow bus
+  // Prometheus text file, as written ("" = none); a relative path is the
+  // daemon's to resolve (against its state directory).
+  std::string metrics_file;
+  Duration metrics_interval{15000};
   bool operator==(const DaemonConfig& other) const {
     return max_handshakes == other.max_handshakes && on_sleep == other.on_sleep &&
-           network_watch == other.network_watch && bus_queue_size == other.bus_queue_size;
+           network_watch == other.network_watch && bus_queue_size == other.bus_queue_size &&
+           metrics_file == other.metrics_file && metrics_interval == other.metrics_interval;
   }
 };
 

@@ -142,7 +142,8 @@ Daemon::Daemon(DaemonOptions options, config::Config config, Logger& log)
       limiter_(config_.daemon.max_handshakes),
       transport_(io_, *this, log_),
       state_(io_, log_, state::StateStore::Options{options_.state_directory, options_.state_write_delay},
-             [this](const std::string& id) { return state_record(id); }) {}
+             [this](const std::string& id) { return state_record(id); }),
+      metrics_(io_, log_, options_.state_directory, [this] { return metrics_snapshot(); }) {}
 
 Daemon::~Daemon() {
   // A config load still running posts into io_ and reads config_.path: wait for it.
@@ -208,6 +209,7 @@ int Daemon::run() {
   net_ = std::make_unique<net::NetEvents>(io_, log_, *this);
   net_->start(net_options(config_.daemon));
   schedule_status();
+  metrics_.configure(config_.daemon.metrics_file, config_.daemon.metrics_interval);
   notifier_.ready();
   notifier_.start_watchdog();
   // websocketpp can throw out of a handler on a proxy's malformed answer; the
@@ -220,6 +222,7 @@ int Daemon::run() {
       if (!transport_.absorb(e)) throw;
     }
   }
+  metrics_.close();
   state_.close();
   log_.notice("wsheartd stopped");
   return exit_code_;
@@ -347,8 +350,8 @@ void Daemon::user_state_changed(User& user, State old_state, State new_state, co
   const bool routine = word == "started" || word == "connected" || word == "manual" || word == "reload" ||
                        word == "stopping" || word == "offline" || word == "sleep" || new_state == State::Connecting;
   const LogLevel level = new_state == State::Open ? LogLevel::Notice : routine ? LogLevel::Info : LogLevel::Warning;
-  log_.log(level, user.id(), ": ", supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (",
-           reason, ")");
+  log_.log_for(level, LogFields{user.id(), supervisor::to_string(new_state), reason}, user.id(), ": ",
+               supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (", reason, ")");
   if (user.on_bus && bus_) {
     bus_->emit_state(user.id(), old_state, new_state, reason);
     bus_->user_changed(user.id());
@@ -490,7 +493,7 @@ std::optional<supervisor::SendResult> Daemon::send(const std::string& id, std::s
 bool Daemon::reconnect(const std::string& id) {
   auto it = users_.find(id);
   if (it == users_.end()) return false;
-  log_.info(id, ": reconnect requested");
+  log_.log_for(LogLevel::Info, user_fields(id), id, ": reconnect requested");
   it->second->sup().reconnect(now(), "manual");
   return true;
 }
@@ -504,7 +507,7 @@ bool Daemon::reconnect_fresh(const std::string& id) {
     user.state_changed_note();
     state_.flush();  // a crash before the next flush must not bring the cursors back
   }
-  log_.info(id, ": reconnect without cursors requested");
+  log_.log_for(LogLevel::Info, user_fields(id), id, ": reconnect without cursors requested");
   user.sup().reconnect(now(), "manual");
   return true;
 }
@@ -640,6 +643,7 @@ std::vector<std::string> Daemon::apply_reload(config::LoadResult loaded) {
   if (net_) net_->reconfigure(net_options(config_.daemon));
   update_state_interval();
   state_.flush();
+  metrics_.configure(config_.daemon.metrics_file, config_.daemon.metrics_interval);
   bus_->manager_changed();
   schedule_status();
   log_.notice("reloaded ", config_.path, ": ", added, " added, ", changed, " changed, ", removed, " removed");
@@ -704,8 +708,8 @@ void Daemon::attach_resume(User& user, const config::UserConfig& config) {
   if (saved->origin == user.resume->origin()) {
     user.resume->state().restore(std::move(saved->cursors), saved->seen);
   } else {
-    log_.notice(config.id, ": saved cursors came from ", config::redact_url(saved->origin), ", not ",
-                config::redact_url(user.resume->origin()), ": dropped");
+    log_.log_for(LogLevel::Notice, user_fields(config.id), config.id, ": saved cursors came from ",
+                 config::redact_url(saved->origin), ", not ", config::redact_url(user.resume->origin()), ": dropped");
     user.state_changed_note();
   }
 }
@@ -737,6 +741,22 @@ std::optional<state::UserRecord> Daemon::state_record(const std::string& id) con
   const auto& resume = *user.resume;
   return state::UserRecord{resume.origin(), user.sup().history().last_seq(), resume.state().values(),
                            resume.state().seen_oldest_first()};
+}
+
+// ---- metrics ---------------------------------------------------------------
+
+metrics::Snapshot Daemon::metrics_snapshot() const {
+  metrics::Snapshot snapshot;
+  snapshot.version = options_.version;
+  snapshot.handshakes_in_flight = limiter_.in_flight();
+  snapshot.users.reserve(users_.size());
+  // The same Stats the bus snapshot (and so `wsheartctl status --json`) reads.
+  for (const auto& [id, user] : users_) {
+    const auto& stats = user->sup().stats();
+    snapshot.users.push_back(metrics::UserSample{id, stats.state, stats.reconnects, stats.received, stats.sent,
+                                                 stats.dropped, stats.rtt_usec, stats.last_message_usec});
+  }
+  return snapshot;
 }
 
 void Daemon::update_state_interval() {

@@ -20,6 +20,7 @@
 #include "config.hpp"
 #include "handshake_limiter.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics_file.hpp"
 #include "net/net_events.hpp"
 #include "notify.hpp"
 #include "state/state_store.hpp"
@@ -108,6 +109,8 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   void reconfigure_resume(User& user, const config::UserConfig& config);
   std::optional<state::UserRecord> state_record(const std::string& id) const;
   void update_state_interval();
+  // The metrics file (docs/operations.md, "Metrics"): figures copied on the loop.
+  metrics::Snapshot metrics_snapshot() const;
 
   DaemonOptions options_;
   config::Config config_;
@@ -120,6 +123,7 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   std::unique_ptr<bus::BusService> bus_;
   std::unique_ptr<net::NetEvents> net_;
   state::StateStore state_;
+  metrics::MetricsFile metrics_;
 
   std::unordered_map<std::string, std::shared_ptr<User>> users_;  // by id
   std::vector<std::shared_ptr<User>> retiring_;          // removed by reload, closing

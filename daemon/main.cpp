@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <unistd.h>
+
 #include "config.hpp"
 #include "daemon.hpp"
 #include "log/log.hpp"
@@ -113,6 +115,8 @@ int main(int argc, char** argv) {
   }
 
   wsheart::Logger log(args.log_level);
+  // Under systemd with StandardError=journal: structured entries (WSHEART_USER=...).
+  log.use_journal(wsheart::is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO));
   for (const auto& d : loaded.diagnostics) {
     log.write(d.severity == wsheart::config::Severity::Error ? wsheart::LogLevel::Err : wsheart::LogLevel::Warning,
               d.to_string());

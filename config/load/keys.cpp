@@ -146,7 +146,7 @@ std::vector<std::string_view> known_keys(Section section) {
     case Section::Root:
       return {"daemon", "defaults", "user"};
     case Section::Daemon:
-      return {"max_handshakes", "on_sleep", "network_watch", "bus_queue_size"};
+      return {"max_handshakes", "on_sleep", "network_watch", "bus_queue_size", "metrics_file", "metrics_interval"};
     case Section::Defaults:
     case Section::User: {
       std::vector<std::string_view> names;

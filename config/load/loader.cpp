@@ -54,7 +54,8 @@ void Loader::unknown_key(const toml::key& key, Section section) {
   const Position at = key.source().begin;
   const bool is_user_key = find_user_key(name) != nullptr;
   if (section != Section::Daemon && (name == "max_handshakes" || name == "on_sleep" || name == "network_watch" ||
-                                   name == "bus_queue_size")) {
+                                   name == "bus_queue_size" || name == "metrics_file" ||
+                                   name == "metrics_interval")) {
     error(at, "'" + std::string(name) + "' belongs in [daemon]");
   } else if (section == Section::Defaults && name == "id") {
     error(at, "'id' belongs in each [[user]], not in [defaults]");
@@ -100,6 +101,17 @@ void Loader::load_daemon(const toml::node& node, DaemonConfig& daemon) {
       }
     } else if (key.str() == "bus_queue_size") {
       if (const auto bytes = read_size("bus_queue_size", value)) daemon.bus_queue_size = *bytes;
+    } else if (key.str() == "metrics_file") {
+      if (const auto path = read_metrics_file("metrics_file", value)) daemon.metrics_file = *path;
+    } else if (key.str() == "metrics_interval") {
+      if (const auto interval = read_duration("metrics_interval", value)) {
+        if (*interval < kShortestMetricsInterval || *interval > kLongestMetricsInterval) {
+          error(value, "metrics_interval: must be between " + format_duration(kShortestMetricsInterval) + " and " +
+                           format_duration(kLongestMetricsInterval) + ", got " + format_duration(*interval));
+        } else {
+          daemon.metrics_interval = *interval;
+        }
+      }
     } else {
       unknown_key(key, Section::Daemon);
     }

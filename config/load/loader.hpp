@@ -73,6 +73,7 @@ class Loader {
   std::optional<std::string> read_headers_file(std::string_view key, const toml::node& value);
   std::optional<std::string> read_credential_path(std::string_view key, const toml::node& value);
   std::optional<std::string> read_proxy(std::string_view key, const toml::node& value);
+  std::optional<std::string> read_metrics_file(std::string_view key, const toml::node& value);
   std::optional<std::vector<std::string>> read_pins(std::string_view key, const toml::node& value);
   bool read_unix_user(std::string_view key, const toml::node& value, UserConfig& config);
   ReportError reporter() {

@@ -308,6 +308,35 @@ std::optional<std::string> Loader::read_ca_file(std::string_view key, const toml
   return path;
 }
 
+// The Prometheus text file. Not checked for existence: the daemon writes it
+// (and reports a failure once). A relative name is a file of the daemon's
+// state directory, so it may not name a directory of its own.
+std::optional<std::string> Loader::read_metrics_file(std::string_view key, const toml::node& value) {
+  auto path = read_string(key, value);
+  if (!path || path->empty()) return path;
+  const std::string prefix = std::string(key) + ": ";
+  if (std::any_of(path->begin(), path->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    error(value, prefix + "control characters are not allowed in a path");
+    return std::nullopt;
+  }
+  const std::string name = path->substr(path->rfind('/') + 1);
+  if (name.empty() || name == "." || name == "..") {
+    error(value, prefix + "'" + printable(*path) + "' names a directory, not a file");
+    return std::nullopt;
+  }
+  if (path->front() != '/' && path->find('/') != std::string::npos) {
+    error(value, prefix + "a relative path is a file name in the state directory; '" + printable(*path) +
+                     "' has a '/' (use an absolute path)");
+    return std::nullopt;
+  }
+  constexpr std::string_view kSuffix = ".prom";
+  if (name.size() <= kSuffix.size() || name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    report(Severity::Warning, value.source().begin,
+           prefix + "node_exporter's textfile collector reads only files named *.prom");
+  }
+  return path;
+}
+
 // A path that may name a systemd credential: a relative name is resolved
 // against $CREDENTIALS_DIRECTORY (LoadCredential=NAME:...). "" = none.
 std::optional<std::string> Loader::read_credential_path(std::string_view key, const toml::node& value) {

@@ -170,7 +170,10 @@ void BusService::Impl::add_user(const std::string& id) {
       auto found = users_.find(id);
       if (found == users_.end()) return;
       const int r = sd_bus_emit_object_added(raw_bus_, found->second.path.c_str());
-      if (r < 0) log_.warning("InterfacesAdded for user ", id, " failed: ", std::strerror(-r));
+      if (r < 0) {
+        log_.log_for(LogLevel::Warning, user_fields(id), "InterfacesAdded for user ", id, " failed: ",
+                     std::strerror(-r));
+      }
     });
     loop_->schedule_pump();
   }
@@ -189,7 +192,8 @@ void BusService::Impl::remove_user(const std::string& id) {
                                                 {"org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Introspectable",
                                                  kPropertiesInterface, kUserInterface}));
     } catch (const sdbus::Error& e) {
-      log_.warning("InterfacesRemoved for user ", id, " failed: ", e.getMessage());
+      log_.log_for(LogLevel::Warning, user_fields(id), "InterfacesRemoved for user ", id, " failed: ",
+                   e.getMessage());
     }
     loop_->schedule_pump();
   }
@@ -315,7 +319,8 @@ void BusService::Impl::emit_state(const std::string& id, supervisor::State old_s
           "Failed to append StateChanged");
     enqueue(std::move(signal), nullptr, reason.size());
   } catch (const sdbus::Error& e) {
-    log_.debug("StateChanged for user ", id, " could not be sent: ", e.getMessage());
+    log_.log_for(LogLevel::Debug, user_fields(id), "StateChanged for user ", id, " could not be sent: ",
+                 e.getMessage());
   }
 }
 

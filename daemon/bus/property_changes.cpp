@@ -110,7 +110,7 @@ void BusService::Impl::flush_user(UserEntry& user) {
   try {
     snap = backend_.snapshot(*user.id);
   } catch (const std::exception& e) {
-    log_.warning("snapshot of user ", *user.id, " failed: ", e.what());
+    log_.log_for(LogLevel::Warning, user_fields(*user.id), "snapshot of user ", *user.id, " failed: ", e.what());
     return;
   }
   if (!snap) return;
@@ -150,7 +150,8 @@ void BusService::Impl::flush_user(UserEntry& user) {
                                  }),
               nullptr, now.reason.size() + now.url.size() + now.proxy.size());
     } catch (const sdbus::Error& e) {
-      log_.debug("PropertiesChanged for user ", *user.id, " failed: ", e.getMessage());
+      log_.log_for(LogLevel::Debug, user_fields(*user.id), "PropertiesChanged for user ", *user.id, " failed: ",
+                   e.getMessage());
     }
   }
   user.last = std::move(*snap);

@@ -525,14 +525,16 @@ void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const webso
     on_connect_timeout(id);
   });
 
-  log_.debug("transport: ", req.user_id, ": connecting to ", uri->get_host(), ":", uri->get_port(),
-             uri->get_secure() ? " (tls)" : "", entry.proxy.empty() ? "" : " via proxy ", entry.proxy, " conn ", id);
+  log_.log_for(LogLevel::Debug, user_fields(req.user_id), "transport: ", req.user_id, ": connecting to ",
+               uri->get_host(), ":", uri->get_port(), uri->get_secure() ? " (tls)" : "",
+               entry.proxy.empty() ? "" : " via proxy ", entry.proxy, " conn ", id);
   client.connect(con);
 }
 
 SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest& req, std::string& error) {
   if (!req.tls_verify) {
-    log_.warning("transport: ", req.user_id, ": tls_verify is off: the server certificate is not checked",
+    log_.log_for(LogLevel::Warning, user_fields(req.user_id), "transport: ", req.user_id,
+                 ": tls_verify is off: the server certificate is not checked",
                  req.pin_sha256.empty() ? "" : " (its public key pin still is)");
   }
   const TlsSettings settings{req.tls_verify, req.ca_file, req.client_cert, req.client_key, req.pin_sha256};
@@ -761,8 +763,9 @@ void Transport::Impl::on_connect_timeout(ConnId id) {
 void Transport::Impl::finish(ConnId id, Disconnect why) {
   const auto it = entries_.find(id);
   if (it == entries_.end()) return;
-  log_.debug("transport: ", it->second.user_id, ": conn ", id, " ended: cause ", static_cast<int>(why.cause),
-             " code ", why.code, why.detail.empty() ? "" : " (", why.detail, why.detail.empty() ? "" : ")");
+  log_.log_for(LogLevel::Debug, user_fields(it->second.user_id), "transport: ", it->second.user_id, ": conn ", id,
+               " ended: cause ", static_cast<int>(why.cause), " code ", why.code, why.detail.empty() ? "" : " (",
+               why.detail, why.detail.empty() ? "" : ")");
   entries_.erase(it);  // before the callback: nothing else is reported for this id
   notify([&] { listener_.on_disconnect(id, why); });
 }

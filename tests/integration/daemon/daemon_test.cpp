@@ -498,3 +498,30 @@ TEST(Daemon, HandshakeCapHoldsAcross200UsersAgainstAServerRestart) {
 
 }  // namespace
 }  // namespace wsheart::test
+
+namespace wsheart::test {
+namespace {
+
+// JOURNAL_STREAM set, but not naming this stderr (a daemon started from a
+// shell that inherited it from a unit): the "<N>" lines of a plain stream.
+TEST(DaemonLogs, JournalStreamOfAnotherFileKeepsPrefixedLines) {
+  EchoServer echo;
+  DaemonHarness h;
+  h.write_config(kFastDefaults + user_block("alice", echo.url("/ws")));
+  ASSERT_TRUE(h.start({}, {{"JOURNAL_STREAM", "1:1"}})) << h.daemon().err();
+  ASSERT_TRUE(h.wait_state("alice", "open"));
+  EXPECT_TRUE(eventually([&] { return h.daemon().err().find("<5>alice: connecting -> open (connected)\n") !=
+                                      std::string::npos; }))
+      << h.daemon().err();
+  EXPECT_EQ(h.daemon().err().find("WSHEART_USER"), std::string::npos);
+  const std::string err = h.daemon().err();
+  for (std::size_t at = 0; at < err.size();) {
+    const auto end = err.find('\n', at);
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_TRUE(err.size() > at + 3 && err[at] == '<' && err[at + 2] == '>') << err.substr(at, end - at);
+    at = end + 1;
+  }
+}
+
+}  // namespace
+}  // namespace wsheart::test

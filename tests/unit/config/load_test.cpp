@@ -93,6 +93,8 @@ TEST(Defaults, MatchTheContract) {
   EXPECT_EQ(config.path, "t.toml");
   EXPECT_EQ(config.daemon.max_handshakes, 8u);
   EXPECT_EQ(config.daemon.bus_queue_size, std::uint64_t{64} << 20);
+  EXPECT_EQ(config.daemon.metrics_file, "");
+  EXPECT_EQ(config.daemon.metrics_interval, std::chrono::seconds(15));
   ASSERT_EQ(config.users.size(), 1u);
   const UserConfig& user = config.users[0];
   EXPECT_EQ(user.id, "alice");
@@ -189,9 +191,13 @@ UserConfig every_key_expected(const std::string& id) {
 }
 
 TEST(Inheritance, EveryDefaultsKeyReachesEveryUser) {
-  const Config config = must_load(std::string("[daemon]\nmax_handshakes = 3\nbus_queue_size = \"8MiB\"\n[defaults]") +
+  const Config config = must_load(std::string("[daemon]\nmax_handshakes = 3\nbus_queue_size = \"8MiB\"\n"
+                                              "metrics_file = \"wsheartd.prom\"\nmetrics_interval = \"250ms\"\n"
+                                              "[defaults]") +
                                   kEveryKey + "[[user]]\nid = \"a\"\n[[user]]\nid = \"b\"\n");
   EXPECT_EQ(config.daemon.max_handshakes, 3u);
+  EXPECT_EQ(config.daemon.metrics_file, "wsheartd.prom");
+  EXPECT_EQ(config.daemon.metrics_interval, std::chrono::milliseconds(250));
   EXPECT_EQ(config.daemon.bus_queue_size, std::uint64_t{8} << 20);
   ASSERT_EQ(config.users.size(), 2u);
   EXPECT_EQ(config.users[0], every_key_expected("a"));
