@@ -825,8 +825,14 @@ TEST_F(TransportTest, InvalidUtf8IsOther1007) {
   EXPECT_EQ(why.detail, "invalid utf-8");
   ASSERT_EQ(rec_.frames_of(id).size(), 1u);
   EXPECT_EQ(rec_.frames_of(id)[0]->payload, "ok");
+  // The disconnect can be reported before the server's thread has stored
+  // what it read: wait for that too.
+  const auto got_close = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return close_frame.has_value();
+  };
+  ASSERT_TRUE(run_until(got_close, 5s)) << "the server read no close frame";
   std::lock_guard<std::mutex> lock(mu);
-  ASSERT_TRUE(close_frame.has_value());
   EXPECT_EQ(close_frame->first, 0x8);
   EXPECT_EQ(close_frame->second.substr(0, 2), std::string("\x03\xef", 2));  // 1007
 }
