@@ -165,6 +165,17 @@ bool BusClient::send(const std::string& id, const std::string& text) {
   }
 }
 
+std::string BusClient::user_signals_rule() {
+  return std::string("type='signal',sender='") + bus::kBusName + "',interface='" + bus::kUserInterface +
+         "',path_namespace='" + bus::kUserPathPrefix + "'";
+}
+
+std::string BusClient::name_owner_rule() {
+  return std::string("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='") +
+         bus::kBusName + "'";
+}
+
 void BusClient::reconnect(const std::string& id, bool fresh) {
   try {
     UserProxy proxy(*connection_, user_object_path(id));

@@ -39,6 +39,10 @@ class BusClient {
 
   BusKind kind() const { return kind_; }
   sdbus::IConnection& connection() { return *connection_; }
+  // Match rules of the long-running verbs (monitor, notify): every User
+  // signal of the daemon, and NameOwnerChanged of its bus name.
+  static std::string user_signals_rule();
+  static std::string name_owner_rule();
 
   // Manager properties plus every user (GetManagedObjects), users sorted by id.
   DaemonStatus status();

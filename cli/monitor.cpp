@@ -99,13 +99,8 @@ int run_monitor(BusClient& client, const std::vector<std::string>& ids, Context&
   MonitorState state{context, {ids.begin(), ids.end()}, 0, std::nullopt, false, false};
 
   // Matches first, then look at the daemon: no event can slip in between.
-  const std::string user_rule = std::string("type='signal',sender='") + wsheart::bus::kBusName +
-                                "',interface='" + wsheart::bus::kUserInterface + "',path_namespace='" +
-                                wsheart::bus::kUserPathPrefix + "'";
-  const std::string owner_rule =
-      std::string("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                  "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='") +
-      wsheart::bus::kBusName + "'";
+  const std::string user_rule = BusClient::user_signals_rule();
+  const std::string owner_rule = BusClient::name_owner_rule();
   sdbus::IConnection& bus = client.connection();
   sdbus::Slot user_slot;
   sdbus::Slot owner_slot;

@@ -57,13 +57,8 @@ class Agent {
 
   int run() {
     SignalFd signals;
-    const std::string user_rule = std::string("type='signal',sender='") + wsheart::bus::kBusName +
-                                  "',interface='" + wsheart::bus::kUserInterface + "',path_namespace='" +
-                                  wsheart::bus::kUserPathPrefix + "'";
-    const std::string owner_rule =
-        std::string("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='") +
-        wsheart::bus::kBusName + "'";
+    const std::string user_rule = BusClient::user_signals_rule();
+    const std::string owner_rule = BusClient::name_owner_rule();
     sdbus::IConnection& bus = daemon_.connection();
     sdbus::Slot user_slot;
     sdbus::Slot owner_slot;
