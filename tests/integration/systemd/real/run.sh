@@ -95,6 +95,8 @@ StandardOutput=append:/out/runner.log
 StandardError=append:/out/runner.log
 UNIT
 
+# The stand-in notification server of the notify tests, for the notify unit's check.
+cp "$here/../../../cli/mock_notifications.py" "$out/tools/"
 binds=(--bind-ro="$here:/suite" --bind="$out:/out")
 if [ "$mode" = install ]; then
   build=$(cd "$2" && pwd)
