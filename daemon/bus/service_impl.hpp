@@ -118,8 +118,8 @@ class BusService::Impl {
                              sd_bus_error* error) noexcept;
   static int user_root_call(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int method_send(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
+  template <bool Fresh>
   static int method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
-  static int method_reconnect_fresh(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int get_id(sd_bus* bus, const char* path, const char* interface, const char* property,
                     sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;

@@ -40,8 +40,8 @@ const sd_bus_vtable BusService::Impl::kUserVtable[] = {
     SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD_WITH_NAMES("RecentMessages", "t", SD_BUS_PARAM(since_seq), "a(tts)", SD_BUS_PARAM(messages),
                              &Impl::method_recent, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("ReconnectFresh", "", "", &Impl::method_reconnect_fresh, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect<false>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("ReconnectFresh", "", "", &Impl::method_reconnect<true>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Send", "s", SD_BUS_PARAM(text), "b", SD_BUS_PARAM(queued), &Impl::method_send,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("BinaryMessageReceived", "tay", SD_BUS_PARAM(seq) SD_BUS_PARAM(data), 0),
@@ -146,19 +146,12 @@ int BusService::Impl::method_send(sd_bus_message* call, void* userdata, sd_bus_e
   });
 }
 
+// Reconnect (Fresh = false) and ReconnectFresh.
+template <bool Fresh>
 int BusService::Impl::method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
   return answer(error, [&] {
     Impl& impl = dispatching(sd_bus_message_get_bus(call));
-    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call, false);
-    impl.send_reply(new_method_return(call));
-    return 1;
-  });
-}
-
-int BusService::Impl::method_reconnect_fresh(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept {
-  return answer(error, [&] {
-    Impl& impl = dispatching(sd_bus_message_get_bus(call));
-    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call, true);
+    impl.on_reconnect(*static_cast<const UserEntry*>(userdata), call, Fresh);
     impl.send_reply(new_method_return(call));
     return 1;
   });

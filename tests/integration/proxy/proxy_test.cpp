@@ -86,19 +86,20 @@ class Tinyproxy {
   std::uint16_t port_ = 0;
 };
 
-// Accepts connections and never answers: a proxy that hangs on CONNECT.
-class SilentListener {
+// A Python listener on a free loopback port that serves each connection
+// with `serve` (Python statements; `s` is the listening socket, argv[1] is
+// `arg`): a broken proxy.
+class PythonListener {
  public:
-  SilentListener()
+  PythonListener(const std::string& serve, const std::string& arg)
       : proc_({"/usr/bin/python3", "-c",
-               "import socket\n"
+               "import socket, sys\n"
                "s = socket.socket()\n"
                "s.bind(('127.0.0.1', 0))\n"
                "s.listen(16)\n"
-               "print('PORT', s.getsockname()[1], flush=True)\n"
-               "held = []\n"
-               "while True:\n"
-               "    held.append(s.accept())\n"}) {
+               "print('PORT', s.getsockname()[1], flush=True)\n" +
+                   serve,
+               arg}) {
     auto line = proc_.wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
     if (!line) throw std::runtime_error("listener did not start: " + proc_.err());
     port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
@@ -110,31 +111,24 @@ class SilentListener {
   std::uint16_t port_ = 0;
 };
 
-// Answers every request with `reply` and closes: a broken proxy.
-class ReplyingListener {
- public:
-  explicit ReplyingListener(const std::string& reply)
-      : proc_({"/usr/bin/python3", "-c",
-               "import socket, sys\n"
-               "s = socket.socket()\n"
-               "s.bind(('127.0.0.1', 0))\n"
-               "s.listen(16)\n"
-               "print('PORT', s.getsockname()[1], flush=True)\n"
-               "while True:\n"
-               "    c, _ = s.accept()\n"
-               "    c.recv(65536)\n"
-               "    c.sendall(sys.argv[1].encode())\n"
-               "    c.close()\n",
-               reply}) {
-    auto line = proc_.wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
-    if (!line) throw std::runtime_error("listener did not start: " + proc_.err());
-    port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
-  }
-  std::uint16_t port() const { return port_; }
+// Accepts connections and never answers: a proxy that hangs on CONNECT.
+struct SilentListener : PythonListener {
+  SilentListener()
+      : PythonListener("held = []\n"
+                       "while True:\n"
+                       "    held.append(s.accept())\n",
+                       "") {}
+};
 
- private:
-  Subprocess proc_;
-  std::uint16_t port_ = 0;
+// Answers every request with `reply` and closes: a broken proxy.
+struct ReplyingListener : PythonListener {
+  explicit ReplyingListener(const std::string& reply)
+      : PythonListener("while True:\n"
+                       "    c, _ = s.accept()\n"
+                       "    c.recv(65536)\n"
+                       "    c.sendall(sys.argv[1].encode())\n"
+                       "    c.close()\n",
+                       reply) {}
 };
 
 // A CA and a server certificate for 127.0.0.1, another CA, another key's pin.
