@@ -18,8 +18,9 @@ namespace wsheart {
 using supervisor::State;
 
 // One configured user: its supervisor, its timer, and the effects that the
-// supervisor asks for, executed against the daemon's transport and bus.
-class Daemon::User final : public supervisor::Effects {
+// supervisor asks for, executed against the daemon's transport and bus. The
+// bus reaches it as a UserSource through its entry, never by id.
+class Daemon::User final : public supervisor::Effects, public bus::UserSource {
  public:
   User(Daemon& daemon, const config::UserConfig& config, std::uint64_t seed, HandshakeLimiter::Token token)
       : daemon_(daemon),
@@ -39,7 +40,7 @@ class Daemon::User final : public supervisor::Effects {
   transport::ConnId conn = 0;
   bool holds_slot = false;
   bool waiting_for_slot = false;
-  bool on_bus = false;
+  bus::UserEntry* bus_entry = nullptr;  // from add_user until the user retires
   bool retiring = false;
   std::unique_ptr<resume::UserResume> resume;  // set iff the user has a cursor
   bool bus_refused = false;                     // the bus dropped the message being emitted
@@ -92,9 +93,9 @@ class Daemon::User final : public supervisor::Effects {
   }
   void message(const supervisor::Message& message) override {
     bus_refused = false;
-    if (on_bus && daemon_.bus_) {
-      daemon_.bus_->emit_message(id(), message);
-      daemon_.bus_->counters_changed(id());
+    if (bus_entry != nullptr) {
+      daemon_.bus_->emit_message(*bus_entry, message);
+      daemon_.bus_->counters_changed(*bus_entry);
     } else {
       bus_refused = true;
     }
@@ -110,7 +111,7 @@ class Daemon::User final : public supervisor::Effects {
   }
   bool admit(std::string_view text) override {
     if (!resume || resume->admit(text)) return true;
-    if (on_bus && daemon_.bus_) daemon_.bus_->counters_changed(id());
+    counters_changed();
     return false;
   }
   bool send_on_open(std::string_view text) override {
@@ -123,6 +124,44 @@ class Daemon::User final : public supervisor::Effects {
     daemon_.state_.changed(id());
   }
   void state_taken() { state_noted_ = false; }
+  void counters_changed() {
+    if (bus_entry != nullptr) daemon_.bus_->counters_changed(*bus_entry);
+  }
+  void properties_changed() {
+    if (bus_entry != nullptr) daemon_.bus_->user_changed(*bus_entry);
+  }
+
+  // bus::UserSource
+  const supervisor::Stats& stats() const override { return sup_.stats(); }
+  std::uint64_t duplicates() const override { return resume ? resume->state().duplicates() : 0; }
+  std::map<std::string, std::string> cursor() const override {
+    return resume ? resume->state().values() : std::map<std::string, std::string>{};
+  }
+  supervisor::SendResult send(std::string text) override {
+    const auto result = sup_.send(daemon_.now(), std::move(text));
+    counters_changed();
+    return result;
+  }
+  void reconnect(bool fresh) override {
+    if (fresh && resume) {
+      resume->state().forget();
+      state_changed_note();
+      daemon_.state_.flush();  // a crash before the next flush must not bring the cursors back
+    }
+    daemon_.log_.log_for(LogLevel::Info, user_fields(id()), id(),
+                         fresh ? ": reconnect without cursors requested" : ": reconnect requested");
+    sup_.reconnect(daemon_.now(), "manual");
+  }
+  std::vector<supervisor::Message> recent(std::uint64_t since_seq) const override {
+    std::vector<supervisor::Message> out;
+    for (const auto* message : sup_.history().since(since_seq)) out.push_back(*message);
+    return out;
+  }
+  void bus_dropped() override {
+    bus_refused = true;
+    sup_.count_dropped();
+    counters_changed();
+  }
 
  private:
   Daemon& daemon_;
@@ -149,13 +188,13 @@ Daemon::~Daemon() {
   // A config load still running posts into io_ and reads config_.path: wait for it.
   if (loader_.joinable()) loader_.join();
   // Connections first (no callback may reach a half-destroyed daemon), then
-  // user objects before the bus that holds the object manager.
+  // the bus, whose entries refer to the users, then the users.
   net_.reset();
   transport_.abort_all();
   by_conn_.clear();
+  bus_.reset();
   retiring_.clear();
   users_.clear();
-  bus_.reset();
 }
 
 supervisor::Instant Daemon::now() const {
@@ -187,7 +226,9 @@ int Daemon::run() {
   }
   // The whole object tree exists before the name is claimed, so a client that
   // sees the name sees every user.
-  for (const auto& user_config : config_.users) add_user(user_config, false);
+  // The users live in their supervisors from here on: no second copy of
+  // every user's config stays behind.
+  for (const auto& user_config : std::exchange(config_.users, {})) add_user(user_config);
   state_.drop_unclaimed();
   update_state_interval();
   try {
@@ -196,7 +237,6 @@ int Daemon::run() {
     log_.err("cannot own the bus name ", bus::kBusName, ": ", e.what());
     return kExitUnavailable;
   }
-  for (auto& [id, user] : users_) user->on_bus = true;
   watch_signals();
   const auto start = now();
   for (auto& [id, user] : users_) user->sup().start(start);
@@ -269,11 +309,16 @@ std::shared_ptr<Daemon::User> Daemon::make_user(const config::UserConfig& config
   return user;
 }
 
-void Daemon::add_user(const config::UserConfig& config, bool announce) {
+bus::UserProfile Daemon::bus_profile(const config::UserConfig& config) {
+  return bus::UserProfile{config::redact_url(config.url),
+                          config.proxy_url ? config::proxy_display(*config.proxy_url) : std::string(),
+                          config.unix_uid};
+}
+
+void Daemon::add_user(const config::UserConfig& config) {
   auto user = make_user(config);
   users_[config.id] = user;
-  bus_->add_user(config.id);
-  user->on_bus = announce;
+  user->bus_entry = &bus_->add_user(config.id, *user, bus_profile(config));
 }
 
 void Daemon::retire_user(const std::string& id) {
@@ -282,8 +327,7 @@ void Daemon::retire_user(const std::string& id) {
   auto user = it->second;
   users_.erase(it);
   state_.changed(id);  // leaves the state file
-  if (user->on_bus) bus_->remove_user(id);
-  user->on_bus = false;
+  if (user->bus_entry != nullptr) bus_->remove_user(*std::exchange(user->bus_entry, nullptr));
   user->retiring = true;
   retiring_.push_back(user);
   // Retiring users no longer count (user_state_changed skips them).
@@ -352,9 +396,9 @@ void Daemon::user_state_changed(User& user, State old_state, State new_state, co
   const LogLevel level = new_state == State::Open ? LogLevel::Notice : routine ? LogLevel::Info : LogLevel::Warning;
   log_.log_for(level, LogFields{user.id(), supervisor::to_string(new_state), reason}, user.id(), ": ",
                supervisor::to_string(old_state), " -> ", supervisor::to_string(new_state), " (", reason, ")");
-  if (user.on_bus && bus_) {
-    bus_->emit_state(user.id(), old_state, new_state, reason);
-    bus_->user_changed(user.id());
+  if (user.bus_entry != nullptr) {
+    bus_->emit_state(*user.bus_entry, old_state, new_state, reason);
+    bus_->user_changed(*user.bus_entry);
     if (was_open != is_open) bus_->manager_changed();
   }
   schedule_status();
@@ -456,84 +500,6 @@ void Daemon::on_disconnect(transport::ConnId id, const supervisor::Disconnect& w
 
 // ---- bus::Backend ----------------------------------------------------------
 
-std::optional<bus::UserSnapshot> Daemon::snapshot(const std::string& id) const {
-  auto it = users_.find(id);
-  if (it == users_.end()) return std::nullopt;
-  const auto& sup = it->second->sup();
-  const auto& stats = sup.stats();
-  bus::UserSnapshot s;
-  s.id = id;
-  s.url = config::redact_url(sup.config().url);
-  s.proxy = sup.config().proxy_url ? config::proxy_display(*sup.config().proxy_url) : std::string();
-  s.state = stats.state;
-  s.reason = stats.reason;
-  s.state_since_usec = stats.state_since_usec;
-  s.rtt_usec = stats.rtt_usec;
-  s.reconnects = stats.reconnects;
-  s.received = stats.received;
-  s.sent = stats.sent;
-  s.dropped = stats.dropped;
-  s.last_message_usec = stats.last_message_usec;
-  s.unix_uid = sup.config().unix_uid;
-  if (const auto& resume = it->second->resume) {
-    s.cursor = resume->state().values();
-    s.duplicates = resume->state().duplicates();
-  }
-  return s;
-}
-
-std::optional<supervisor::SendResult> Daemon::send(const std::string& id, std::string text) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return std::nullopt;
-  const auto result = it->second->sup().send(now(), std::move(text));
-  if (it->second->on_bus) bus_->counters_changed(id);
-  return result;
-}
-
-bool Daemon::reconnect(const std::string& id) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return false;
-  log_.log_for(LogLevel::Info, user_fields(id), id, ": reconnect requested");
-  it->second->sup().reconnect(now(), "manual");
-  return true;
-}
-
-bool Daemon::reconnect_fresh(const std::string& id) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return false;
-  User& user = *it->second;
-  if (user.resume) {
-    user.resume->state().forget();
-    user.state_changed_note();
-    state_.flush();  // a crash before the next flush must not bring the cursors back
-  }
-  log_.log_for(LogLevel::Info, user_fields(id), id, ": reconnect without cursors requested");
-  user.sup().reconnect(now(), "manual");
-  return true;
-}
-
-std::optional<std::vector<supervisor::Message>> Daemon::recent(const std::string& id,
-                                                               std::uint64_t since_seq) const {
-  auto it = users_.find(id);
-  if (it == users_.end()) return std::nullopt;
-  std::vector<supervisor::Message> out;
-  for (const auto* message : it->second->sup().history().since(since_seq)) out.push_back(*message);
-  return out;
-}
-
-std::optional<std::uint32_t> Daemon::unix_uid(const std::string& id) const {
-  auto it = users_.find(id);
-  return it == users_.end() ? std::nullopt : it->second->sup().config().unix_uid;
-}
-
-void Daemon::bus_dropped(const std::string& id) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return;
-  it->second->bus_refused = true;
-  it->second->sup().count_dropped();
-  bus_->counters_changed(id);
-}
-
 void Daemon::reload(ReloadDone done) {
   if (loading_) {
     reload_next_.push_back(std::move(done));
@@ -625,7 +591,7 @@ std::vector<std::string> Daemon::apply_reload(config::LoadResult loaded) {
   for (const auto& user_config : next.users) {
     auto it = users_.find(user_config.id);
     if (it == users_.end()) {
-      add_user(user_config, true);
+      add_user(user_config);
       auto& sup = users_[user_config.id]->sup();
       if (net_ && net_->offline()) sup.hold(t, supervisor::Hold::Offline, false);
       if (net_ && net_->asleep()) sup.hold(t, supervisor::Hold::Asleep, false);
@@ -634,7 +600,10 @@ std::vector<std::string> Daemon::apply_reload(config::LoadResult loaded) {
     } else if (it->second->sup().config() != user_config) {
       reconfigure_resume(*it->second, user_config);
       it->second->sup().reconfigure(user_config, t);
-      bus_->user_changed(user_config.id);
+      if (auto* entry = it->second->bus_entry) {
+        bus_->set_profile(*entry, bus_profile(user_config));
+        bus_->user_changed(*entry);
+      }
       ++changed;
     }
   }
@@ -667,7 +636,7 @@ void Daemon::woke(std::string_view reason) {
     const bool held = sup.held();
     if (resume) sup.release(t, supervisor::Hold::Asleep, reason);  // wakes if that was the last hold
     if (!held) sup.wake(t, reason);
-    if (user->on_bus) bus_->user_changed(id);
+    user->properties_changed();
   }
 }
 
@@ -675,7 +644,7 @@ void Daemon::hold_all(supervisor::Hold why, bool close_open) {
   const auto t = now();
   for (auto& [id, user] : users_) {
     user->sup().hold(t, why, close_open);
-    if (user->on_bus) bus_->user_changed(id);
+    user->properties_changed();
   }
 }
 
@@ -683,7 +652,7 @@ void Daemon::release_all(supervisor::Hold why, std::string_view reason) {
   const auto t = now();
   for (auto& [id, user] : users_) {
     user->sup().release(t, why, reason);
-    if (user->on_bus) bus_->user_changed(id);
+    user->properties_changed();
   }
 }
 

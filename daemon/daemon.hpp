@@ -63,18 +63,9 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
   void on_frame(transport::ConnId id, supervisor::FrameKind kind, std::string payload) override;
   void on_disconnect(transport::ConnId id, const supervisor::Disconnect& why) override;
 
-  // bus::Backend
-  std::optional<bus::UserSnapshot> snapshot(const std::string& id) const override;
+  // bus::Backend (each user is its own bus::UserSource)
   std::uint32_t open_count() const override { return open_count_; }
-  std::optional<supervisor::SendResult> send(const std::string& id, std::string text) override;
-  bool reconnect(const std::string& id) override;
-  bool reconnect_fresh(const std::string& id) override;
-  std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
-                                                         std::uint64_t since_seq) const override;
   void reload(ReloadDone done) override;  // answers on the loop, later
-  void bus_dropped(const std::string& id) override;
-  // Asked per message on the system bus: answer without building a snapshot.
-  std::optional<std::uint32_t> unix_uid(const std::string& id) const override;
 
   // net::Listener (daemon_net.cpp)
   void woke(std::string_view reason) override;
@@ -88,7 +79,8 @@ class Daemon final : public transport::Listener, public bus::Backend, public net
 
   supervisor::Instant now() const;
   std::shared_ptr<User> make_user(const config::UserConfig& config);
-  void add_user(const config::UserConfig& config, bool announce);
+  void add_user(const config::UserConfig& config);
+  static bus::UserProfile bus_profile(const config::UserConfig& config);
   void retire_user(const std::string& id);
   void start_handshake(User& user);
   void release_handshake(User& user);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <utility>
 
 #include <asio/post.hpp>
@@ -76,7 +77,7 @@ void wait_for_bus(const BusOptions& options) {
 
 BusService::Impl::Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options)
     : io_(io), backend_(backend), log_(log), options_(std::move(options)),
-      outbox_(options_.queue_max_bytes, [this](const std::string& id) { backend_.bus_dropped(id); }),
+      outbox_(options_.queue_max_bytes),
       counter_timer_(io) {
   wait_for_bus(options_);
   try {
@@ -146,13 +147,9 @@ void BusService::Impl::connection_lost(const std::string& why) {
 
 // ---- tree and name -----------------------------------------------------------
 
-void BusService::Impl::add_user(const std::string& id) {
-  if (users_.count(id) != 0) return;
-  UserEntry entry;
-  entry.path = user_object_path(id);
-  entry.id = std::make_shared<const std::string>(id);
-  entry.last.id = id;
-  if (auto snap = backend_.snapshot(id)) entry.last = std::move(*snap);
+UserEntry& BusService::Impl::add_user(const std::string& id, UserSource& source, UserProfile profile) {
+  std::string path = user_object_path(id);
+  if (users_.count(path) != 0) throw std::invalid_argument("user " + id + " is already on the bus");
   if (users_.empty()) {
     try {
       register_user_tree();
@@ -160,56 +157,66 @@ void BusService::Impl::add_user(const std::string& id) {
       throw std::runtime_error("cannot create the D-Bus object of user " + id + ": " + e.getMessage());
     }
   }
-  users_.emplace(id, std::move(entry));
+  auto it = users_.try_emplace(std::move(path), id, source, std::move(profile)).first;
+  UserEntry& user = it->second;
+  user.path = &it->first;
+  user.announced = source.stats();
+  user.announced_duplicates = source.duplicates();
   if (name_owned_ && !loop_->broken()) {
     // Peer, Introspectable, Properties and User with all its properties, as
     // sdbus-c++'s emitInterfacesAddedSignal() sent them. sd-bus builds the
     // signal from the vtable as it sends it, so behind queued signals it is
     // sent when the queue reaches it, if the user is still there.
-    outbox_.run_in_order([this, id] {
-      auto found = users_.find(id);
+    outbox_.run_in_order([this, path = *user.path] {
+      auto found = users_.find(path);
       if (found == users_.end()) return;
-      const int r = sd_bus_emit_object_added(raw_bus_, found->second.path.c_str());
+      const int r = sd_bus_emit_object_added(raw_bus_, path.c_str());
       if (r < 0) {
-        log_.log_for(LogLevel::Warning, user_fields(id), "InterfacesAdded for user ", id, " failed: ",
+        const std::string& added = found->second.id;
+        log_.log_for(LogLevel::Warning, user_fields(added), "InterfacesAdded for user ", added, " failed: ",
                      std::strerror(-r));
       }
     });
     loop_->schedule_pump();
   }
   manager_changed();
+  return user;
 }
 
-void BusService::Impl::remove_user(const std::string& id) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return;
-  UserEntry* user = &it->second;
+void BusService::Impl::remove_user(UserEntry& user) {
   if (name_owned_ && !loop_->broken()) {
     // Behind the user's queued messages, never before them. Built here with
     // the interfaces sd_bus_emit_object_removed() names (it would send at once).
     try {
-      outbox_.enqueue_always(interfaces_removed(raw_bus_, kManagerPath, user->path.c_str(),
+      outbox_.enqueue_always(interfaces_removed(raw_bus_, kManagerPath, user.path->c_str(),
                                                 {"org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Introspectable",
                                                  kPropertiesInterface, kUserInterface}));
     } catch (const sdbus::Error& e) {
-      log_.log_for(LogLevel::Warning, user_fields(id), "InterfacesRemoved for user ", id, " failed: ",
+      log_.log_for(LogLevel::Warning, user_fields(user.id), "InterfacesRemoved for user ", user.id, " failed: ",
                    e.getMessage());
     }
     loop_->schedule_pump();
   }
-  if (user->dirty) {
+  if (user.dirty) {
     for (auto& entry : dirty_users_) {
-      if (entry == user) entry = nullptr;
+      if (entry == &user) entry = nullptr;
     }
   }
-  if (user->counters_dirty) {
+  if (user.counters_dirty) {
     for (auto& entry : counter_users_) {
-      if (entry == user) entry = nullptr;
+      if (entry == &user) entry = nullptr;
     }
   }
-  users_.erase(it);
+  users_.erase(users_.find(*user.path));
   if (users_.empty()) unregister_user_tree();
   manager_changed();
+}
+
+void BusService::Impl::set_profile(UserEntry& user, UserProfile profile) {
+  user.url_changed = user.url_changed || profile.url != user.profile.url;
+  user.proxy_changed = user.proxy_changed || profile.proxy != user.profile.proxy;
+  user.profile = std::move(profile);
+  if (user.url_changed || user.proxy_changed) user_changed(user);
 }
 
 void BusService::Impl::request_name() {
@@ -246,9 +253,8 @@ void BusService::Impl::release_name() {
 
 // ---- output ----------------------------------------------------------------------
 
-void BusService::Impl::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user,
-                               std::size_t payload) {
-  outbox_.enqueue(std::move(signal), user, payload);
+void BusService::Impl::enqueue(MessagePtr signal, const MessageOwnerPtr& owner, std::size_t payload) {
+  outbox_.enqueue(std::move(signal), owner, payload);
   loop_->schedule_pump();  // a partial write leaves output queued: watch for POLLOUT
 }
 
@@ -265,28 +271,15 @@ void BusService::Impl::drain_outbox() {
   }
 }
 
-void BusService::Impl::emit_message(const std::string& id, const supervisor::Message& message) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return;
+void BusService::Impl::emit_message(UserEntry& user, const supervisor::Message& message) {
   if (loop_->broken()) {
-    backend_.bus_dropped(id);
+    user.source->bus_dropped();
     return;
   }
-  const UserEntry& user = it->second;
   const char* member = message.binary ? "BinaryMessageReceived" : "MessageReceived";
-
-  std::optional<std::uint32_t> restricted;
-  if (options_.kind == BusKind::System) {
-    try {
-      restricted = backend_.unix_uid(id);
-    } catch (const std::exception&) {
-      backend_.bus_dropped(id);  // not knowing who may read it, we do not send it
-      return;
-    }
-  }
   auto build_and_enqueue = [&](const char* destination) {
     try {
-      MessagePtr signal = new_signal(raw_bus_, user.path.c_str(), kUserInterface, member);
+      MessagePtr signal = new_signal(raw_bus_, user.path->c_str(), kUserInterface, member);
       if (destination != nullptr) {
         check(sd_bus_message_set_destination(signal.get(), destination), "Failed to set the destination");
       }
@@ -296,30 +289,31 @@ void BusService::Impl::emit_message(const std::string& id, const supervisor::Mes
       } else {
         append_text(signal.get(), message.data);
       }
-      enqueue(std::move(signal), user.id, message.data.size());
+      enqueue(std::move(signal), user.owner, message.data.size());
     } catch (const sdbus::Error&) {
-      backend_.bus_dropped(id);  // e.g. text that is not valid UTF-8
+      user.source->bus_dropped();  // e.g. text that is not valid UTF-8
     }
   };
-  if (!restricted) {
+  // A restricted user's messages go to its allowed subscribers only (system bus).
+  const std::optional<std::uint32_t>& owner_uid = user.profile.owner_uid;
+  if (options_.kind != BusKind::System || !owner_uid) {
     build_and_enqueue(nullptr);
   } else {
-    subscribers_.for_each_allowed(*restricted, [&](const std::string& name) { build_and_enqueue(name.c_str()); });
+    subscribers_.for_each_allowed(*owner_uid, [&](const std::string& name) { build_and_enqueue(name.c_str()); });
   }
 }
 
-void BusService::Impl::emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
+void BusService::Impl::emit_state(UserEntry& user, supervisor::State old_state, supervisor::State new_state,
                                   const std::string& reason) {
-  auto it = users_.find(id);
-  if (it == users_.end() || loop_->broken()) return;
+  if (loop_->broken()) return;
   try {
-    MessagePtr signal = new_signal(raw_bus_, it->second.path.c_str(), kUserInterface, "StateChanged");
+    MessagePtr signal = new_signal(raw_bus_, user.path->c_str(), kUserInterface, "StateChanged");
     check(sd_bus_message_append(signal.get(), "sss", state_word(old_state).c_str(), state_word(new_state).c_str(),
                                 reason.c_str()),
           "Failed to append StateChanged");
     enqueue(std::move(signal), nullptr, reason.size());
   } catch (const sdbus::Error& e) {
-    log_.log_for(LogLevel::Debug, user_fields(id), "StateChanged for user ", id, " could not be sent: ",
+    log_.log_for(LogLevel::Debug, user_fields(user.id), "StateChanged for user ", user.id, " could not be sent: ",
                  e.getMessage());
   }
 }
@@ -367,21 +361,24 @@ BusService::BusService(asio::io_context& io, Backend& backend, const Logger& log
 
 BusService::~BusService() = default;
 
-void BusService::add_user(const std::string& id) { impl_->add_user(id); }
-void BusService::remove_user(const std::string& id) { impl_->remove_user(id); }
+UserEntry& BusService::add_user(const std::string& id, UserSource& source, UserProfile profile) {
+  return impl_->add_user(id, source, std::move(profile));
+}
+void BusService::remove_user(UserEntry& user) { impl_->remove_user(user); }
+void BusService::set_profile(UserEntry& user, UserProfile profile) { impl_->set_profile(user, std::move(profile)); }
 void BusService::request_name() { impl_->request_name(); }
 void BusService::release_name() { impl_->release_name(); }
-void BusService::user_changed(const std::string& id) { impl_->user_changed(id); }
+void BusService::user_changed(UserEntry& user) { impl_->user_changed(user); }
 void BusService::manager_changed() { impl_->manager_changed(); }
-void BusService::emit_message(const std::string& id, const supervisor::Message& message) {
-  impl_->emit_message(id, message);
+void BusService::emit_message(UserEntry& user, const supervisor::Message& message) {
+  impl_->emit_message(user, message);
 }
-void BusService::emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
+void BusService::emit_state(UserEntry& user, supervisor::State old_state, supervisor::State new_state,
                             const std::string& reason) {
-  impl_->emit_state(id, old_state, new_state, reason);
+  impl_->emit_state(user, old_state, new_state, reason);
 }
 void BusService::flush() { impl_->flush(); }
-void BusService::counters_changed(const std::string& id) { impl_->counters_changed(id); }
+void BusService::counters_changed(UserEntry& user) { impl_->counters_changed(user); }
 bool BusService::owns_name() const { return impl_->owns_name(); }
 std::size_t BusService::subscriber_count() const { return impl_->subscriber_count(); }
 std::size_t BusService::queued_signals() const { return impl_->queued_signals(); }

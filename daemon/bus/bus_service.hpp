@@ -27,52 +27,50 @@ class IConnection;
 
 namespace wsheart::bus {
 
-// What the bus shows of one user. Url is already redacted; so is proxy.
-struct UserSnapshot {
-  std::string id;
-  std::string url;
+// What the bus shows of a user's configuration. The core hands it over at
+// add_user and again when a reload changes the user (set_profile); the bus
+// never asks for it.
+struct UserProfile {
+  std::string url;    // redacted
   std::string proxy;  // "http://host:port" (never credentials); "" = direct
-  supervisor::State state = supervisor::State::Stopped;
-  std::string reason;
-  std::uint64_t state_since_usec = 0;
-  std::uint64_t rtt_usec = 0;
-  std::uint32_t reconnects = 0;
-  std::uint64_t received = 0;
-  std::uint64_t sent = 0;
-  std::uint64_t dropped = 0;
-  std::uint64_t last_message_usec = 0;
-  std::optional<std::uint32_t> unix_uid;  // access restriction (system bus only)
-  std::map<std::string, std::string> cursor;  // resume cursor values (none without a cursor)
-  std::uint64_t duplicates = 0;               // replays not republished
+  std::optional<std::uint32_t> owner_uid;  // access restriction (system bus only)
 };
 
-// Implemented by the daemon core. Called on the loop thread only.
+// One user as the core keeps it. The bus reaches it through the entry that
+// add_user made, never by id. Called on the loop thread only, between
+// add_user and remove_user.
+class UserSource {
+ public:
+  // The figures behind the properties, read where they are kept.
+  virtual const supervisor::Stats& stats() const = 0;
+  virtual std::uint64_t duplicates() const = 0;                  // replays not republished
+  virtual std::map<std::string, std::string> cursor() const = 0;  // resume cursor values (none without a cursor)
+  // The supervisor's answer as it is (the bus alone turns it into a reply).
+  virtual supervisor::SendResult send(std::string text) = 0;
+  // fresh: forget the user's resume cursors first.
+  virtual void reconnect(bool fresh) = 0;
+  // Copies of history entries with seq > since (oldest first).
+  virtual std::vector<supervisor::Message> recent(std::uint64_t since_seq) const = 0;
+  // A message of this user that could not be put on the bus (outgoing queue full).
+  virtual void bus_dropped() = 0;
+
+ protected:
+  ~UserSource() = default;
+};
+
+// The bus's record of one user: made by add_user, passed back to every
+// per-user call, valid until remove_user. Opaque outside the bus.
+struct UserEntry;
+
+// The daemon core as a whole. Called on the loop thread only.
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual std::optional<UserSnapshot> snapshot(const std::string& id) const = 0;
   virtual std::uint32_t open_count() const = 0;
-  // The supervisor's answer as it is (the bus alone turns it into a reply); nullopt: no such user.
-  virtual std::optional<supervisor::SendResult> send(const std::string& id, std::string text) = 0;
-  virtual bool reconnect(const std::string& id) = 0;  // false: no such user
-  // Forgets the user's resume cursors, then reconnects. false: no such user.
-  virtual bool reconnect_fresh(const std::string& id) = 0;
-  // Copies of history entries with seq > since (oldest first); nullopt: no such user.
-  virtual std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
-                                                                  std::uint64_t since_seq) const = 0;
   // Re-reads the config. `done` is called later, on the loop, with nothing on
   // success, otherwise the PATH:LINE:COL lines (and nothing changed).
   using ReloadDone = std::function<void(const std::vector<std::string>& problems)>;
   virtual void reload(ReloadDone done) = 0;
-  // A message that could not be put on the bus (outgoing queue full).
-  virtual void bus_dropped(const std::string& id) = 0;
-  // The access restriction of a user (system bus only). Asked once per
-  // republished message on the system bus, so a core that can answer without
-  // building a whole snapshot should override this.
-  virtual std::optional<std::uint32_t> unix_uid(const std::string& id) const {
-    auto snap = snapshot(id);
-    return snap ? snap->unix_uid : std::nullopt;
-  }
 };
 
 // How often changed message counters are announced at most.
@@ -103,9 +101,12 @@ class BusService {
   BusService(const BusService&) = delete;
   BusService& operator=(const BusService&) = delete;
 
-  // Object tree. Build it before request_name().
-  void add_user(const std::string& id);
-  void remove_user(const std::string& id);
+  // Object tree. Build it before request_name(). `source` must outlive the
+  // entry (remove_user, or the service's end).
+  UserEntry& add_user(const std::string& id, UserSource& source, UserProfile profile);
+  void remove_user(UserEntry& user);
+  // A reload changed the user's configuration: Url and Proxy follow.
+  void set_profile(UserEntry& user, UserProfile profile);
 
   // Claim org.wsheartd1 (without queueing). Throws NameTaken if another
   // connection owns it, BusUnavailable for any other refusal (e.g. policy).
@@ -114,13 +115,13 @@ class BusService {
 
   // Emitters. Properties are coalesced: at most one PropertiesChanged per
   // object per loop turn, sent from a handler posted to the loop.
-  void user_changed(const std::string& id);
+  void user_changed(UserEntry& user);
   // Only message counters changed (MessagesReceived/Sent/Dropped, LastMessageAt):
   // announced at most every kCounterInterval, or with the next user_changed().
-  void counters_changed(const std::string& id);
+  void counters_changed(UserEntry& user);
   void manager_changed();
-  void emit_message(const std::string& id, const supervisor::Message& message);
-  void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
+  void emit_message(UserEntry& user, const supervisor::Message& message);
+  void emit_state(UserEntry& user, supervisor::State old_state, supervisor::State new_state,
                   const std::string& reason);
 
   // Send everything queued now: pending PropertiesChanged, then the outgoing

@@ -15,10 +15,6 @@ namespace wsheart::bus {
 
 inline constexpr const char* kErrorFailed = "org.freedesktop.DBus.Error.Failed";
 
-inline sdbus::Error no_such_user(const std::string& id) {
-  return sdbus::Error(kErrorNoSuchUser, "no such user: " + id);
-}
-
 // Runs a method body; anything but a named D-Bus error becomes a generic
 // failure instead of unwinding through sd-bus's C code.
 template <typename F>

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include "bus/bus_service.hpp"
+
 namespace wsheart::bus {
 
 bool Outbox::sd_bus_has_output() const {
@@ -26,17 +28,21 @@ void Outbox::push(Outgoing outgoing) {
   queue_.push_back(std::move(outgoing));
 }
 
-void Outbox::enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload) {
+void Outbox::dropped(const MessageOwnerPtr& owner) {
+  if (owner && owner->source != nullptr) owner->source->bus_dropped();
+}
+
+void Outbox::enqueue(MessagePtr signal, const MessageOwnerPtr& owner, std::size_t payload) {
   if (can_send_now()) {
-    if (sd_bus_send(bus_, signal.get(), nullptr) < 0 && user) dropped_(*user);
+    if (sd_bus_send(bus_, signal.get(), nullptr) < 0) dropped(owner);
     return;
   }
   const std::size_t cost = payload + kSignalOverhead;
   if (queue_.size() >= kOutboxLimit || bytes_ + cost > max_bytes_) {
-    if (user) dropped_(*user);
+    dropped(owner);
     return;
   }
-  push(Outgoing{std::move(signal), {}, user, cost});
+  push(Outgoing{std::move(signal), {}, owner, cost});
 }
 
 void Outbox::enqueue_always(MessagePtr message) {
@@ -61,7 +67,7 @@ void Outbox::drain() {
     queue_.pop_front();
     bytes_ -= next.cost;
     if (next.signal) {
-      if (sd_bus_send(bus_, next.signal.get(), nullptr) < 0 && next.user) dropped_(*next.user);
+      if (sd_bus_send(bus_, next.signal.get(), nullptr) < 0) dropped(next.owner);
     } else {
       next.send();
     }
@@ -69,9 +75,7 @@ void Outbox::drain() {
 }
 
 void Outbox::drop_all() {
-  for (const auto& o : queue_) {
-    if (o.user) dropped_(*o.user);
-  }
+  for (const auto& o : queue_) dropped(o.owner);
   clear();
 }
 

@@ -19,6 +19,16 @@
 
 namespace wsheart::bus {
 
+class UserSource;
+
+// Whose message a queued signal carries, told when it cannot be sent.
+// remove_user detaches it (source = null), so a removed user's messages that
+// are dropped later count nowhere.
+struct MessageOwner {
+  UserSource* source = nullptr;
+};
+using MessageOwnerPtr = std::shared_ptr<MessageOwner>;
+
 // Signals waiting for the socket, at most (the byte bound usually comes first
 // for large messages).
 inline constexpr std::size_t kOutboxLimit = 65536;
@@ -28,11 +38,9 @@ inline constexpr std::size_t kSignalOverhead = 512;
 
 class Outbox {
  public:
-  // `dropped(id)` is told of every message of a user that could not be sent.
   // `max_bytes`: what queued signals may cost together (payload +
   // kSignalOverhead each).
-  Outbox(std::size_t max_bytes, std::function<void(const std::string& id)> dropped)
-      : dropped_(std::move(dropped)), max_bytes_(max_bytes) {}
+  explicit Outbox(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
   // The connection to write to; set once, before the first enqueue().
   void attach(sd_bus* bus) { bus_ = bus; }
@@ -40,11 +48,11 @@ class Outbox {
   void set_max_bytes(std::size_t max_bytes) { max_bytes_ = max_bytes; }
 
   // Sends `signal` now if nothing waits and sd-bus's queue is empty, else
-  // queues it (or drops it when full). `user`: whose message it is, counted
-  // as dropped if it cannot be sent; null for anything else. `payload`: its
+  // queues it (or drops it when full). `owner`: whose message it is, told
+  // if it cannot be sent; null for anything else. `payload`: its
   // size in bytes (the text or data it carries). The caller pumps the loop
   // afterwards (a partial write leaves output queued).
-  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload);
+  void enqueue(MessagePtr signal, const MessageOwnerPtr& owner, std::size_t payload);
   // Like enqueue(), but never dropped for lack of room: method replies and
   // InterfacesRemoved, small and few, which must not overtake what is queued.
   void enqueue_always(MessagePtr message);
@@ -72,7 +80,7 @@ class Outbox {
   struct Outgoing {
     MessagePtr signal;                        // null: `send` instead
     std::function<void()> send;
-    std::shared_ptr<const std::string> user;  // counted as dropped if it cannot be sent; null: not a message
+    MessageOwnerPtr owner;  // told if it cannot be sent; null: not a message
     std::size_t cost;
   };
 
@@ -80,8 +88,8 @@ class Outbox {
   // True when nothing waits and sd-bus could take a message now.
   bool can_send_now() const;
   void push(Outgoing outgoing);
+  static void dropped(const MessageOwnerPtr& owner);
 
-  std::function<void(const std::string& id)> dropped_;
   std::size_t max_bytes_;
   sd_bus* bus_ = nullptr;
   std::deque<Outgoing> queue_;

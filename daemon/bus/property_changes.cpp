@@ -11,10 +11,7 @@
 
 namespace wsheart::bus {
 
-void BusService::Impl::user_changed(const std::string& id) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return;
-  UserEntry& user = it->second;
+void BusService::Impl::user_changed(UserEntry& user) {
   if (!user.dirty) {
     user.dirty = true;
     dirty_users_.push_back(&user);
@@ -22,10 +19,7 @@ void BusService::Impl::user_changed(const std::string& id) {
   schedule_flush();
 }
 
-void BusService::Impl::counters_changed(const std::string& id) {
-  auto it = users_.find(id);
-  if (it == users_.end()) return;
-  UserEntry& user = it->second;
+void BusService::Impl::counters_changed(UserEntry& user) {
   if (user.dirty || user.counters_dirty) return;  // a flush is coming anyway
   user.counters_dirty = true;
   counter_users_.push_back(&user);
@@ -106,55 +100,52 @@ void BusService::Impl::flush_properties() {
 }
 
 void BusService::Impl::flush_user(UserEntry& user) {
-  std::optional<UserSnapshot> snap;
-  try {
-    snap = backend_.snapshot(*user.id);
-  } catch (const std::exception& e) {
-    log_.log_for(LogLevel::Warning, user_fields(*user.id), "snapshot of user ", *user.id, " failed: ", e.what());
-    return;
-  }
-  if (!snap) return;
-  const UserSnapshot& now = *snap;
-  const UserSnapshot& last = user.last;
+  const supervisor::Stats& now = user.source->stats();
+  const supervisor::Stats& last = user.announced;
+  const std::uint64_t duplicates_now = user.source->duplicates();
   // RoundTripUsec is not announced (EmitsChangedSignal=false): it changes on
   // every heartbeat, and 10,000 users would mean 2,000 signals/s of noise.
   // In name order, as a std::map gave them before.
   const bool last_message = now.last_message_usec != last.last_message_usec;
   const bool dropped = now.dropped != last.dropped;
-  const bool duplicates = now.duplicates != last.duplicates;
+  const bool duplicates = duplicates_now != user.announced_duplicates;
   const bool received = now.received != last.received;
   const bool sent = now.sent != last.sent;
+  const bool proxy = user.proxy_changed;
   const bool reconnects = now.reconnects != last.reconnects;
   const bool state = now.state != last.state;
   const bool reason = now.reason != last.reason;
   const bool since = now.state_since_usec != last.state_since_usec;
-  const bool url = now.url != last.url;
-  const bool proxy = now.proxy != last.proxy;
+  const bool url = user.url_changed;
   const bool any =
       last_message || dropped || duplicates || received || sent || proxy || reconnects || state || reason || since || url;
   if (any && !loop_->broken()) {
+    const UserProfile& profile = user.profile;
     try {
-      enqueue(properties_changed(raw_bus_, user.path.c_str(), kUserInterface,
+      enqueue(properties_changed(raw_bus_, user.path->c_str(), kUserInterface,
                                  [&](sd_bus_message* m) {
                                    if (last_message) append_entry(m, "LastMessageAt", now.last_message_usec);
                                    if (dropped) append_entry(m, "MessagesDropped", now.dropped);
-                                   if (duplicates) append_entry(m, "MessagesDuplicate", now.duplicates);
+                                   if (duplicates) append_entry(m, "MessagesDuplicate", duplicates_now);
                                    if (received) append_entry(m, "MessagesReceived", now.received);
                                    if (sent) append_entry(m, "MessagesSent", now.sent);
-                                   if (proxy) append_entry(m, "Proxy", now.proxy);
+                                   if (proxy) append_entry(m, "Proxy", profile.proxy);
                                    if (reconnects) append_entry(m, "Reconnects", now.reconnects);
                                    if (state) append_entry(m, "State", now.state);
                                    if (reason) append_entry(m, "StateReason", now.reason);
                                    if (since) append_entry(m, "StateSince", now.state_since_usec);
-                                   if (url) append_entry(m, "Url", now.url);
+                                   if (url) append_entry(m, "Url", profile.url);
                                  }),
-              nullptr, now.reason.size() + now.url.size() + now.proxy.size());
+              nullptr, now.reason.size() + (url ? profile.url.size() : 0) + (proxy ? profile.proxy.size() : 0));
     } catch (const sdbus::Error& e) {
-      log_.log_for(LogLevel::Debug, user_fields(*user.id), "PropertiesChanged for user ", *user.id, " failed: ",
+      log_.log_for(LogLevel::Debug, user_fields(user.id), "PropertiesChanged for user ", user.id, " failed: ",
                    e.getMessage());
     }
   }
-  user.last = std::move(*snap);
+  user.announced = now;
+  user.announced_duplicates = duplicates_now;
+  user.url_changed = false;
+  user.proxy_changed = false;
 }
 
 }  // namespace wsheart::bus

@@ -31,6 +31,30 @@
 
 namespace wsheart::bus {
 
+// All the bus keeps per user. The object itself is served by kUserVtable.
+struct UserEntry {
+  UserEntry(std::string user_id, UserSource& user_source, UserProfile user_profile)
+      : id(std::move(user_id)), source(&user_source), profile(std::move(user_profile)),
+        owner(std::make_shared<MessageOwner>(MessageOwner{&user_source})) {}
+  ~UserEntry() { owner->source = nullptr; }  // its queued messages outlive it
+  UserEntry(const UserEntry&) = delete;
+  UserEntry& operator=(const UserEntry&) = delete;
+
+  std::string id;
+  const std::string* path = nullptr;  // the users_ key: user_object_path(id)
+  UserSource* source;
+  UserProfile profile;
+  MessageOwnerPtr owner;  // shared with its queued messages
+  // What PropertiesChanged last announced of the figures; Url and Proxy are
+  // announced when set_profile changes them.
+  supervisor::Stats announced;
+  std::uint64_t announced_duplicates = 0;
+  bool url_changed = false;
+  bool proxy_changed = false;
+  bool dirty = false;           // queued for the next flush
+  bool counters_dirty = false;  // queued for the next counter flush
+};
+
 class BusService::Impl {
  public:
   Impl(asio::io_context& io, Backend& backend, const Logger& log, BusOptions options);
@@ -38,15 +62,16 @@ class BusService::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  void add_user(const std::string& id);
-  void remove_user(const std::string& id);
+  UserEntry& add_user(const std::string& id, UserSource& source, UserProfile profile);
+  void remove_user(UserEntry& user);
+  void set_profile(UserEntry& user, UserProfile profile);
   void request_name();
   void release_name();
-  void user_changed(const std::string& id);
-  void counters_changed(const std::string& id);
+  void user_changed(UserEntry& user);
+  void counters_changed(UserEntry& user);
   void manager_changed();
-  void emit_message(const std::string& id, const supervisor::Message& message);
-  void emit_state(const std::string& id, supervisor::State old_state, supervisor::State new_state,
+  void emit_message(UserEntry& user, const supervisor::Message& message);
+  void emit_state(UserEntry& user, supervisor::State old_state, supervisor::State new_state,
                   const std::string& reason);
   void flush();
   bool owns_name() const { return name_owned_; }
@@ -98,15 +123,6 @@ class BusService::Impl {
     Impl& impl_;
   };
 
-  // All the bus keeps per user. The object itself is served by kUserVtable.
-  struct UserEntry {
-    std::string path;                       // user_object_path(id), once: every signal needs it
-    std::shared_ptr<const std::string> id;  // shared with queued signals, for drop accounting
-    UserSnapshot last;                      // what PropertiesChanged last announced
-    bool dirty = false;                     // queued for the next flush
-    bool counters_dirty = false;            // queued for the next counter flush
-  };
-
   // ---- the user objects: sd-bus callbacks (user_vtable.cpp) ---------------
   // The slots' userdata is this Impl; a method or property callback gets the
   // UserEntry that find_user() returned and reaches the Impl through the slot
@@ -121,11 +137,9 @@ class BusService::Impl {
   template <bool Fresh>
   static int method_reconnect(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
   static int method_recent(sd_bus_message* call, void* userdata, sd_bus_error* error) noexcept;
-  static int get_id(sd_bus* bus, const char* path, const char* interface, const char* property,
-                    sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
-  template <auto Field>
-  static int get_field(sd_bus* bus, const char* path, const char* interface, const char* property,
-                       sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+  template <auto Read>
+  static int get_property(sd_bus* bus, const char* path, const char* interface, const char* property,
+                          sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
   static int get_cursor(sd_bus* bus, const char* path, const char* interface, const char* property,
                         sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
   static Impl& dispatching(sd_bus* bus);
@@ -135,7 +149,7 @@ class BusService::Impl {
   bool on_send(const UserEntry& user, sd_bus_message* call, std::string text);
   void on_reconnect(const UserEntry& user, sd_bus_message* call, bool fresh);
   void on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since);
-  void check_access(const UserEntry& user, sd_bus_message* call);
+  void check_access(const UserEntry& user, sd_bus_message* call) const;
 
   // ---- the manager's methods and the subscribers (manager_methods.cpp) ----
   void on_reload(sdbus::IObject& object, sdbus::Result<>&& result);
@@ -152,7 +166,7 @@ class BusService::Impl {
   void flush_user(UserEntry& user);
 
   // ---- output (bus_service.cpp) --------------------------------------------
-  void enqueue(MessagePtr signal, const std::shared_ptr<const std::string>& user, std::size_t payload);
+  void enqueue(MessagePtr signal, const MessageOwnerPtr& owner, std::size_t payload);
   // A method reply, in order with the signals before it.
   void send_reply(MessagePtr reply);
   void drain_outbox();
@@ -176,8 +190,9 @@ class BusService::Impl {
   SlotPtr user_vtable_;
   SlotPtr user_enumerator_;
   SlotPtr user_root_;
-  // Node-based: entries stay put when the table grows, so UserEntry* is
-  // stable until the user is removed.
+  // By object path, which is what sd-bus asks about. Node-based: entries
+  // stay put when the table grows, so a UserEntry& is stable until the user
+  // is removed.
   std::unordered_map<std::string, UserEntry> users_;
   Subscribers subscribers_;
   Outbox outbox_;

@@ -26,6 +26,19 @@ bool encloses(const char* prefix, const char* path) {
   return path[n] == '\0' || path[n] == '/' || (n == 1 && prefix[0] == '/');
 }
 
+// What the properties read: the figures where the core keeps them, the
+// profile the core handed over, the id the entry was made with.
+template <auto Field>
+const auto& stat(const UserEntry& user) {
+  return user.source->stats().*Field;
+}
+std::uint64_t duplicates(const UserEntry& user) { return user.source->duplicates(); }
+const std::string& id(const UserEntry& user) { return user.id; }
+const std::string& url(const UserEntry& user) { return user.profile.url; }
+const std::string& proxy(const UserEntry& user) { return user.profile.proxy; }
+
+using supervisor::Stats;
+
 }  // namespace
 
 // ---- the vtable ----------------------------------------------------------------
@@ -48,27 +61,27 @@ const sd_bus_vtable BusService::Impl::kUserVtable[] = {
     SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "ts", SD_BUS_PARAM(seq) SD_BUS_PARAM(text), 0),
     SD_BUS_SIGNAL_WITH_NAMES("StateChanged", "sss", SD_BUS_PARAM(old) SD_BUS_PARAM(new) SD_BUS_PARAM(reason), 0),
     SD_BUS_PROPERTY("Cursor", "a{ss}", &Impl::get_cursor, 0, 0),
-    SD_BUS_PROPERTY("Id", "s", &Impl::get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("LastMessageAt", "t", &Impl::get_field<&UserSnapshot::last_message_usec>, 0,
+    SD_BUS_PROPERTY("Id", "s", &Impl::get_property<&id>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("LastMessageAt", "t", &Impl::get_property<&stat<&Stats::last_message_usec>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("MessagesDropped", "t", &Impl::get_field<&UserSnapshot::dropped>, 0,
+    SD_BUS_PROPERTY("MessagesDropped", "t", &Impl::get_property<&stat<&Stats::dropped>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("MessagesDuplicate", "t", &Impl::get_field<&UserSnapshot::duplicates>, 0,
+    SD_BUS_PROPERTY("MessagesDuplicate", "t", &Impl::get_property<&duplicates>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("MessagesReceived", "t", &Impl::get_field<&UserSnapshot::received>, 0,
+    SD_BUS_PROPERTY("MessagesReceived", "t", &Impl::get_property<&stat<&Stats::received>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("MessagesSent", "t", &Impl::get_field<&UserSnapshot::sent>, 0,
+    SD_BUS_PROPERTY("MessagesSent", "t", &Impl::get_property<&stat<&Stats::sent>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("Proxy", "s", &Impl::get_field<&UserSnapshot::proxy>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("Reconnects", "u", &Impl::get_field<&UserSnapshot::reconnects>, 0,
+    SD_BUS_PROPERTY("Proxy", "s", &Impl::get_property<&proxy>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Reconnects", "u", &Impl::get_property<&stat<&Stats::reconnects>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("RoundTripUsec", "t", &Impl::get_field<&UserSnapshot::rtt_usec>, 0, 0),
-    SD_BUS_PROPERTY("State", "s", &Impl::get_field<&UserSnapshot::state>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("StateReason", "s", &Impl::get_field<&UserSnapshot::reason>, 0,
+    SD_BUS_PROPERTY("RoundTripUsec", "t", &Impl::get_property<&stat<&Stats::rtt_usec>>, 0, 0),
+    SD_BUS_PROPERTY("State", "s", &Impl::get_property<&stat<&Stats::state>>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StateReason", "s", &Impl::get_property<&stat<&Stats::reason>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("StateSince", "t", &Impl::get_field<&UserSnapshot::state_since_usec>, 0,
+    SD_BUS_PROPERTY("StateSince", "t", &Impl::get_property<&stat<&Stats::state_since_usec>>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("Url", "s", &Impl::get_field<&UserSnapshot::url>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Url", "s", &Impl::get_property<&url>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_VTABLE_END,
 };
 
@@ -77,15 +90,11 @@ BusService::Impl& BusService::Impl::dispatching(sd_bus* bus) {
 }
 
 // The user behind an object path, or null. Only the canonical spelling of a
-// user's path counts (sd_bus_path_decode also accepts e.g. "_61lice" for
-// "alice", and ignores a deeper "/x"): exactly the paths that had an object.
-BusService::Impl::UserEntry* BusService::Impl::user_at(const char* path) {
-  char* raw = nullptr;
-  if (sd_bus_path_decode(path, kUserPathPrefix, &raw) <= 0 || raw == nullptr) return nullptr;
-  std::unique_ptr<char, Free> id(raw);
-  auto it = users_.find(id.get());
-  if (it == users_.end() || it->second.path != path) return nullptr;
-  return &it->second;
+// user's path counts (sd_bus_path_decode would also accept e.g. "_61lice"
+// for "alice"): exactly the paths that have an object.
+UserEntry* BusService::Impl::user_at(const char* path) {
+  auto it = users_.find(path);
+  return it == users_.end() ? nullptr : &it->second;
 }
 
 int BusService::Impl::find_user(sd_bus* /*bus*/, const char* path, const char* /*interface*/, void* userdata,
@@ -110,7 +119,7 @@ int BusService::Impl::enumerate_users(sd_bus* /*bus*/, const char* prefix, void*
   if (list == nullptr) return -ENOMEM;
   std::size_t n = 0;
   for (const auto& entry : impl.users_) {
-    list[n] = ::strdup(entry.second.path.c_str());
+    list[n] = ::strdup(entry.first.c_str());
     if (list[n] == nullptr) {
       for (std::size_t i = 0; i < n; ++i) std::free(list[i]);
       std::free(list);
@@ -166,26 +175,11 @@ int BusService::Impl::method_recent(sd_bus_message* call, void* userdata, sd_bus
   });
 }
 
-// Id is the object's own (as before): it answers even when the core no
-// longer knows the user.
-int BusService::Impl::get_id(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
-                             const char* /*property*/, sd_bus_message* reply, void* userdata,
-                             sd_bus_error* error) noexcept {
-  return answer(error, [&] { return append_value(reply, *static_cast<const UserEntry*>(userdata)->id); });
-}
-
-// Every other property is read from a fresh snapshot, once per property (as
-// sdbus-c++'s getters did).
-template <auto Field>
-int BusService::Impl::get_field(sd_bus* bus, const char* /*path*/, const char* /*interface*/,
-                                const char* /*property*/, sd_bus_message* reply, void* userdata,
-                                sd_bus_error* error) noexcept {
-  return answer(error, [&] {
-    const auto& user = *static_cast<const UserEntry*>(userdata);
-    std::optional<UserSnapshot> snap = dispatching(bus).backend_.snapshot(*user.id);
-    if (!snap) throw no_such_user(*user.id);
-    return append_value(reply, (*snap).*Field);
-  });
+template <auto Read>
+int BusService::Impl::get_property(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
+                                   const char* /*property*/, sd_bus_message* reply, void* userdata,
+                                   sd_bus_error* error) noexcept {
+  return answer(error, [&] { return append_value(reply, Read(*static_cast<const UserEntry*>(userdata))); });
 }
 
 // Cursor values come out of the user's messages: on the system bus a caller
@@ -195,16 +189,13 @@ int BusService::Impl::get_cursor(sd_bus* bus, const char* /*path*/, const char* 
                                  const char* /*property*/, sd_bus_message* reply, void* userdata,
                                  sd_bus_error* error) noexcept {
   return answer(error, [&] {
-    Impl& impl = dispatching(bus);
     const auto& user = *static_cast<const UserEntry*>(userdata);
-    std::optional<UserSnapshot> snap = impl.backend_.snapshot(*user.id);
-    if (!snap) throw no_such_user(*user.id);
     try {
-      impl.check_access(user, sd_bus_get_current_message(bus));
+      dispatching(bus).check_access(user, sd_bus_get_current_message(bus));
     } catch (const sdbus::Error&) {
       return append_value(reply, std::map<std::string, std::string>{});
     }
-    return append_value(reply, snap->cursor);
+    return append_value(reply, user.source->cursor());
   });
 }
 
@@ -234,37 +225,34 @@ void BusService::Impl::unregister_user_tree() {
 
 // ---- method bodies -----------------------------------------------------------
 
-void BusService::Impl::check_access(const UserEntry& user, sd_bus_message* call) {
+void BusService::Impl::check_access(const UserEntry& user, sd_bus_message* call) const {
   if (options_.kind != BusKind::System) return;
-  check_user_access(backend_.unix_uid(*user.id), call, *user.id);
+  check_user_access(user.profile.owner_uid, call, user.id);
 }
 
 bool BusService::Impl::on_send(const UserEntry& user, sd_bus_message* call, std::string text) {
   check_access(user, call);
-  const auto result = backend_.send(*user.id, std::move(text));
-  if (!result) throw no_such_user(*user.id);
-  switch (*result) {
+  switch (user.source->send(std::move(text))) {
     case supervisor::SendResult::Sent: return false;
     case supervisor::SendResult::Queued: return true;
-    case supervisor::SendResult::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + *user.id + " is stopped");
+    case supervisor::SendResult::Stopped: throw sdbus::Error(kErrorInvalidArgument, "user " + user.id + " is stopped");
   }
   throw sdbus::Error(kErrorFailed, "unexpected send outcome");
 }
 
 void BusService::Impl::on_reconnect(const UserEntry& user, sd_bus_message* call, bool fresh) {
   check_access(user, call);
-  if (!(fresh ? backend_.reconnect_fresh(*user.id) : backend_.reconnect(*user.id))) throw no_such_user(*user.id);
+  user.source->reconnect(fresh);
 }
 
 // Replies with a(tts). Binary entries are left out: a D-Bus string must be
 // valid UTF-8. Their seq numbers show up as gaps (docs/dbus-api.md).
 void BusService::Impl::on_recent(const UserEntry& user, sd_bus_message* call, std::uint64_t since) {
   check_access(user, call);
-  auto messages = backend_.recent(*user.id, since);
-  if (!messages) throw no_such_user(*user.id);
+  const auto messages = user.source->recent(since);
   MessagePtr reply = new_method_return(call);
   check(sd_bus_message_open_container(reply.get(), 'a', "(tts)"), "Failed to open the array");
-  for (const auto& message : *messages) {
+  for (const auto& message : messages) {
     if (message.binary) continue;
     check(sd_bus_message_append(reply.get(), "(tts)", message.seq, message.wall_usec, message.data.c_str()),
           "Failed to serialize a message");

@@ -136,11 +136,19 @@ void BusTest::start(BusKind kind, const std::string& address) {
   service_ = std::make_unique<BusService>(io_, backend_, log_, options);
 }
 
-UserSnapshot& BusTest::add(const std::string& id) {
-  UserSnapshot& u = backend_.user(id);
-  service_->add_user(id);
+FakeUser& BusTest::add(const std::string& id, UserProfile profile) {
+  FakeUser& u = backend_.users.try_emplace(id, backend_, id).first->second;
+  u.entry = &service_->add_user(id, u, std::move(profile));
   return u;
 }
+
+void BusTest::remove(const std::string& id) {
+  FakeUser& u = backend_.users.at(id);
+  service_->remove_user(*u.entry);
+  u.entry = nullptr;
+}
+
+UserEntry& BusTest::entry(const std::string& id) { return *backend_.users.at(id).entry; }
 
 void BusTest::turn(std::chrono::milliseconds slice) {
   io_.restart();

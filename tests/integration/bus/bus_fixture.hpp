@@ -32,66 +32,64 @@ using wsheart::test::EnvOverrides;
 using wsheart::test::PrivateBus;
 using wsheart::test::Subprocess;
 
+struct FakeBackend;
+
+// One user of the core's stand-in: figures the tests set, and what the bus
+// did to it, recorded in its backend.
+struct FakeUser final : UserSource {
+  FakeUser(FakeBackend& backend, std::string user_id) : backend_(backend), id(std::move(user_id)) {}
+
+  const supervisor::Stats& stats() const override { return figures; }
+  std::uint64_t duplicates() const override { return duplicate_count; }
+  std::map<std::string, std::string> cursor() const override { return cursor_values; }
+  supervisor::SendResult send(std::string text) override;
+  void reconnect(bool fresh) override;
+  std::vector<supervisor::Message> recent(std::uint64_t since_seq) const override;
+  void bus_dropped() override;
+
+ private:
+  FakeBackend& backend_;
+
+ public:
+  std::string id;
+  supervisor::Stats figures;
+  std::uint64_t duplicate_count = 0;
+  std::map<std::string, std::string> cursor_values;
+  supervisor::SendResult send_outcome = supervisor::SendResult::Sent;
+  std::vector<supervisor::Message> history;
+  UserEntry* entry = nullptr;  // from BusTest::add until removed
+};
+
 // The daemon core's stand-in: plain data the tests set and inspect.
 struct FakeBackend : Backend {
-  std::map<std::string, UserSnapshot> users;
-  std::map<std::string, std::vector<supervisor::Message>> history;
-  std::map<std::string, supervisor::SendResult> send_outcome;  // default Sent
+  std::map<std::string, FakeUser> users;  // node-based: a FakeUser stays put
   std::uint32_t open = 0;
   std::vector<std::pair<std::string, std::string>> sent;
-  std::vector<std::string> reconnected;
+  std::vector<std::string> reconnected;  // "id", or "id fresh"
   std::vector<std::string> reload_problems;
   int reload_calls = 0;
   std::map<std::string, int> dropped;
-  bool report_no_such_user = false;  // every user method answers "no such user"
 
-  UserSnapshot& user(const std::string& id) {
-    auto& u = users[id];
-    u.id = id;
-    return u;
-  }
-
-  std::optional<UserSnapshot> snapshot(const std::string& id) const override {
-    if (report_no_such_user) return std::nullopt;
-    auto it = users.find(id);
-    if (it == users.end()) return std::nullopt;
-    return it->second;
-  }
   std::uint32_t open_count() const override { return open; }
-  std::optional<supervisor::SendResult> send(const std::string& id, std::string text) override {
-    if (report_no_such_user || users.count(id) == 0) return std::nullopt;
-    sent.emplace_back(id, std::move(text));
-    auto it = send_outcome.find(id);
-    return it == send_outcome.end() ? supervisor::SendResult::Sent : it->second;
-  }
-  bool reconnect(const std::string& id) override {
-    if (report_no_such_user || users.count(id) == 0) return false;
-    reconnected.push_back(id);
-    return true;
-  }
-  bool reconnect_fresh(const std::string& id) override {
-    if (report_no_such_user || users.count(id) == 0) return false;
-    reconnected.push_back(id + " fresh");
-    return true;
-  }
-  std::optional<std::vector<supervisor::Message>> recent(const std::string& id,
-                                                          std::uint64_t since_seq) const override {
-    if (report_no_such_user || users.count(id) == 0) return std::nullopt;
-    std::vector<supervisor::Message> out;
-    auto it = history.find(id);
-    if (it != history.end()) {
-      for (const auto& m : it->second) {
-        if (m.seq > since_seq) out.push_back(m);
-      }
-    }
-    return out;
-  }
   void reload(ReloadDone done) override {
     ++reload_calls;
     done(reload_problems);
   }
-  void bus_dropped(const std::string& id) override { ++dropped[id]; }
 };
+
+inline supervisor::SendResult FakeUser::send(std::string text) {
+  backend_.sent.emplace_back(id, std::move(text));
+  return send_outcome;
+}
+inline void FakeUser::reconnect(bool fresh) { backend_.reconnected.push_back(fresh ? id + " fresh" : id); }
+inline std::vector<supervisor::Message> FakeUser::recent(std::uint64_t since_seq) const {
+  std::vector<supervisor::Message> out;
+  for (const auto& m : history) {
+    if (m.seq > since_seq) out.push_back(m);
+  }
+  return out;
+}
+inline void FakeUser::bus_dropped() { ++backend_.dropped[id]; }
 
 // A signal as a test client saw it.
 struct SeenSignal {
@@ -141,8 +139,12 @@ class BusTest : public ::testing::Test {
 
   // Starts the service (on `address`, default: the private bus).
   void start(BusKind kind = BusKind::Session, const std::string& address = "");
-  // add_user on the service, with a snapshot in the backend.
-  UserSnapshot& add(const std::string& id);
+  // add_user on the service, for a user of the backend.
+  FakeUser& add(const std::string& id, UserProfile profile = {});
+  // remove_user on the service; the backend's user stays (its records).
+  void remove(const std::string& id);
+  // The bus entry of a user added with add().
+  UserEntry& entry(const std::string& id);
 
   // One slice of the loop.
   void turn(std::chrono::milliseconds slice = 2ms);

@@ -137,23 +137,22 @@ TEST_F(BusTest, ManagerProperties) {
   EXPECT_EQ(get_property(kManagerPath, kManager, "Version"), json_s("0.1.0-test"));
   EXPECT_EQ(get_property(kManagerPath, kManager, "UserCount"), json_u(2));
   EXPECT_EQ(get_property(kManagerPath, kManager, "OpenCount"), json_u(1));
-  service_->remove_user("bob");
+  remove("bob");
   EXPECT_EQ(get_property(kManagerPath, kManager, "UserCount"), json_u(1));
 }
 
-TEST_F(BusTest, UserPropertiesComeFromTheBackendSnapshot) {
+TEST_F(BusTest, UserPropertiesComeFromTheUsersFiguresAndProfile) {
   start();
-  auto& u = add("alice");
-  u.url = "wss://crm.example.com/wsCrm?jspCode=***";
-  u.state = supervisor::State::Backoff;
-  u.reason = "http_401: unauthorized";
-  u.state_since_usec = 1700000000000001;
-  u.rtt_usec = 1234;
-  u.reconnects = 7;
-  u.received = 42;
-  u.sent = 5;
-  u.dropped = 3;
-  u.last_message_usec = 1700000000000999;
+  auto& u = add("alice", UserProfile{"wss://crm.example.com/wsCrm?jspCode=***", "", std::nullopt});
+  u.figures.state = supervisor::State::Backoff;
+  u.figures.reason = "http_401: unauthorized";
+  u.figures.state_since_usec = 1700000000000001;
+  u.figures.rtt_usec = 1234;
+  u.figures.reconnects = 7;
+  u.figures.received = 42;
+  u.figures.sent = 5;
+  u.figures.dropped = 3;
+  u.figures.last_message_usec = 1700000000000999;
   service_->request_name();
   const std::string path = user_path("alice");
   EXPECT_EQ(get_property(path, kUser, "Id"), json_s("alice"));
@@ -174,14 +173,14 @@ TEST_F(BusTest, UserPropertiesComeFromTheBackendSnapshot) {
                                                               {supervisor::State::Backoff, "backoff"},
                                                               {supervisor::State::Stopped, "stopped"}};
   for (const auto& [state, word] : states) {
-    u.state = state;
+    u.figures.state = state;
     EXPECT_EQ(get_property(path, kUser, "State"), json_s(word));
   }
 }
 
 TEST_F(BusTest, GetManagedObjectsListsEveryUser) {
   start();
-  add("alice").state = supervisor::State::Open;
+  add("alice").figures.state = supervisor::State::Open;
   add("a-b.c");
   service_->request_name();
   auto r = busctl({"call", kBusName, kManagerPath, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"});
@@ -207,7 +206,7 @@ TEST_F(BusTest, InterfacesAddedAndRemovedAfterTheNameIsOwned) {
 
   add("bob");
   ASSERT_TRUE(pump_until([&] { return recorder.count("InterfacesAdded") == 1; }));
-  service_->remove_user("bob");
+  remove("bob");
   ASSERT_TRUE(pump_until([&] { return recorder.count("InterfacesRemoved") == 1; }));
   auto seen = recorder.seen();
   ASSERT_EQ(seen.size(), 2u);
@@ -280,8 +279,8 @@ TEST_F(BusTest, LostBusIsReportedOnce) {
   pump_for(50ms);
   EXPECT_EQ(disconnects_.size(), 1u);
   // Inert but safe afterwards.
-  service_->emit_message("alice", text_message(1, "x"));
-  service_->user_changed("alice");
+  service_->emit_message(entry("alice"), text_message(1, "x"));
+  service_->user_changed(entry("alice"));
   service_->flush();
   pump_for(20ms);
   EXPECT_EQ(backend_.dropped["alice"], 1);
@@ -293,7 +292,7 @@ TEST_F(BusTest, SendReturnsQueuedFlag) {
   start();
   add("alice");
   add("bob");
-  backend_.send_outcome["bob"] = supervisor::SendResult::Queued;
+  backend_.users.at("bob").send_outcome = supervisor::SendResult::Queued;
   service_->request_name();
   auto r = busctl({"call", kBusName, user_path("alice"), kUser, "Send", "s", "hello there"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -309,7 +308,7 @@ TEST_F(BusTest, SendReturnsQueuedFlag) {
 TEST_F(BusTest, SendToStoppedUserIsInvalidArgument) {
   start();
   add("alice");
-  backend_.send_outcome["alice"] = supervisor::SendResult::Stopped;
+  backend_.users.at("alice").send_outcome = supervisor::SendResult::Stopped;
   service_->request_name();
   auto r = gdbus_call(user_path("alice"), "org.wsheartd1.User.Send", {"hi"});
   EXPECT_NE(r.exit_code, 0);
@@ -317,24 +316,35 @@ TEST_F(BusTest, SendToStoppedUserIsInvalidArgument) {
       << r.err;
 }
 
-TEST_F(BusTest, BackendWithoutTheUserGivesNoSuchUser) {
+// The core hands over Url and Proxy at add_user and on reload (set_profile);
+// the bus announces a change once and serves the new values itself.
+TEST_F(BusTest, SetProfileAnnouncesUrlAndProxyOnceAndTheGettersFollow) {
   start();
-  add("alice");
+  add("alice", UserProfile{"ws://a.example/x", "", std::nullopt});
   service_->request_name();
-  backend_.report_no_such_user = true;
   const std::string path = user_path("alice");
-  for (const auto& [method, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"org.wsheartd1.User.Send", {"hi"}},
-           {"org.wsheartd1.User.Reconnect", {}},
-           {"org.wsheartd1.User.ReconnectFresh", {}},
-           {"org.wsheartd1.User.RecentMessages", {"0"}}}) {
-    auto r = gdbus_call(path, method, args);
-    EXPECT_NE(r.exit_code, 0) << method;
-    EXPECT_NE(r.err.find("GDBus.Error:org.wsheartd1.Error.NoSuchUser: no such user: alice"), std::string::npos)
-        << method << ": " << r.err;
-  }
-  auto r = busctl({"get-property", kBusName, path, kUser, "State"});
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(get_property(path, kUser, "Url"), json_s("ws://a.example/x"));
+  EXPECT_EQ(get_property(path, kUser, "Proxy"), json_s(""));
+  SignalRecorder recorder(address(), kSignalsFromService + ",member='PropertiesChanged'");
+  const UserProfile next{"ws://b.example/y?token=***", "http://proxy.example:3128", std::nullopt};
+  service_->set_profile(entry("alice"), next);
+  ASSERT_TRUE(pump_until([&] { return recorder.count() == 1; }));
+  auto seen = recorder.seen();
+  EXPECT_EQ(seen[0].changed, (std::vector<std::string>{"Proxy", "Url"}));
+  EXPECT_EQ(seen[0].values["Url"], "ws://b.example/y?token=***");
+  EXPECT_EQ(seen[0].values["Proxy"], "http://proxy.example:3128");
+  EXPECT_EQ(get_property(path, kUser, "Url"), json_s("ws://b.example/y?token=***"));
+  EXPECT_EQ(get_property(path, kUser, "Proxy"), json_s("http://proxy.example:3128"));
+
+  // The same profile again, and a flush: nothing new to announce.
+  service_->set_profile(entry("alice"), next);
+  backend_.users.at("alice").figures.sent = 1;
+  service_->user_changed(entry("alice"));
+  ASSERT_TRUE(pump_until([&] { return recorder.count() == 2; }));
+  pump_for(150ms);
+  seen = recorder.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].changed, std::vector<std::string>{"MessagesSent"});
 }
 
 TEST_F(BusTest, WrongArgumentTypesAreRejectedByTheLibrary) {
@@ -364,7 +374,7 @@ TEST_F(BusTest, RecentMessagesOldestFirstWithoutBinaryEntries) {
   add("alice");
   auto binary = text_message(2, std::string("\x00\xff", 2));
   binary.binary = true;
-  backend_.history["alice"] = {text_message(1, "one"), binary, text_message(3, "thrée")};
+  backend_.users.at("alice").history = {text_message(1, "one"), binary, text_message(3, "thrée")};
   service_->request_name();
   auto r = busctl({"call", kBusName, user_path("alice"), kUser, "RecentMessages", "t", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -422,11 +432,11 @@ TEST_F(BusTest, MessageBinaryAndStateSignals) {
   Subprocess monitor({"dbus-monitor", "--address", address(), kSignalsFromService});
   ASSERT_TRUE(monitor.wait_for_line([](const std::string& l) { return l.find("NameLost") != std::string::npos; }));
 
-  service_->emit_message("alice", text_message(1, "héllo"));
+  service_->emit_message(entry("alice"), text_message(1, "héllo"));
   auto binary = text_message(2, std::string("\x00\x01\xfe\xff", 4));
   binary.binary = true;
-  service_->emit_message("alice", binary);
-  service_->emit_state("alice", supervisor::State::Open, supervisor::State::Backoff, "heartbeat_timeout");
+  service_->emit_message(entry("alice"), binary);
+  service_->emit_state(entry("alice"), supervisor::State::Open, supervisor::State::Backoff, "heartbeat_timeout");
   ASSERT_TRUE(pump_until([&] { return recorder.count() == 3; }));
   auto seen = recorder.seen();
   EXPECT_EQ(seen[0].member, "MessageReceived");
@@ -460,12 +470,12 @@ TEST_F(BusTest, GdbusMonitorSeesMessagesAsDocumented) {
   // GLib 2.74 drops signals from a well-known sender until its own lookup of
   // the owner is done: warm up until one gets through.
   ASSERT_TRUE(pump_until([&] {
-    service_->emit_state("alice", supervisor::State::Stopped, supervisor::State::Connecting, "started");
+    service_->emit_state(entry("alice"), supervisor::State::Stopped, supervisor::State::Connecting, "started");
     pump_for(20ms);
     return monitor.out().find("'started'") != std::string::npos;
   })) << monitor.out();
-  service_->emit_message("alice", text_message(17, "hello"));
-  service_->emit_state("alice", supervisor::State::Open, supervisor::State::Backoff, "heartbeat_timeout");
+  service_->emit_message(entry("alice"), text_message(17, "hello"));
+  service_->emit_state(entry("alice"), supervisor::State::Open, supervisor::State::Backoff, "heartbeat_timeout");
   ASSERT_TRUE(pump_until([&] { return monitor.out().find("heartbeat_timeout") != std::string::npos; }))
       << monitor.out();
   const std::string& out = monitor.out();
@@ -483,10 +493,8 @@ TEST_F(BusTest, MessageTheBusCannotTakeIsCountedAsDropped) {
   add("alice");
   service_->request_name();
   // Not valid UTF-8: sd-bus refuses to put it in a D-Bus string.
-  service_->emit_message("alice", text_message(1, std::string("\xc3\x28", 2)));
+  service_->emit_message(entry("alice"), text_message(1, std::string("\xc3\x28", 2)));
   EXPECT_EQ(backend_.dropped["alice"], 1);
-  service_->emit_message("nobody", text_message(1, "x"));  // unknown ids are ignored
-  EXPECT_EQ(backend_.dropped.count("nobody"), 0u);
 }
 
 TEST_F(BusTest, BurstOfTenThousandArrivesCompleteInOrderWithOnePropertiesChanged) {
@@ -499,10 +507,10 @@ TEST_F(BusTest, BurstOfTenThousandArrivesCompleteInOrderWithOnePropertiesChanged
   // One loop turn, as a busy WebSocket read would produce.
   asio::post(io_, [&] {
     for (std::uint64_t seq = 1; seq <= kBurst; ++seq) {
-      backend_.users["alice"].received = seq;
-      backend_.users["alice"].last_message_usec = 1000 * seq;
-      service_->emit_message("alice", text_message(seq, "message " + std::to_string(seq)));
-      service_->user_changed("alice");
+      backend_.users.at("alice").figures.received = seq;
+      backend_.users.at("alice").figures.last_message_usec = 1000 * seq;
+      service_->emit_message(entry("alice"), text_message(seq, "message " + std::to_string(seq)));
+      service_->user_changed(entry("alice"));
     }
   });
   ASSERT_TRUE(pump_until([&] { return recorder.count("MessageReceived") == kBurst; }, 60s))
@@ -552,7 +560,7 @@ TEST_F(BusTest, OverloadDropsAndCountsButNeverBlocksOrReorders) {
   bool flooded = false;
   asio::post(io_, [&] {
     auto t0 = std::chrono::steady_clock::now();
-    for (std::uint64_t seq = 1; seq <= kFlood; ++seq) service_->emit_message("alice", text_message(seq, text));
+    for (std::uint64_t seq = 1; seq <= kFlood; ++seq) service_->emit_message(entry("alice"), text_message(seq, text));
     spent = std::chrono::steady_clock::now() - t0;
     flooded = true;
   });
@@ -617,7 +625,7 @@ TEST_F(BusTest, LargeMessagesOnAStoppedBusAreBoundedInBytes) {
   const std::size_t held_before = held_kib();
   bool flooded = false;
   asio::post(io_, [&] {
-    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message(entry("alice"), text_message(seq, text));
     flooded = true;
   });
   ASSERT_TRUE(pump_until([&] { return flooded; }, 60s)) << "emitting blocked on a stopped bus";
@@ -656,17 +664,17 @@ TEST_F(BusTest, PropertiesChangedCarriesOnlyWhatChanged) {
   const std::size_t before = recorder.count();
 
   // Marked dirty, nothing changed: nothing is emitted.
-  service_->user_changed("alice");
-  service_->user_changed("bob");
+  service_->user_changed(entry("alice"));
+  service_->user_changed(entry("bob"));
   service_->manager_changed();
   pump_for(50ms);
   EXPECT_EQ(recorder.count(), before);
 
-  alice.state = supervisor::State::Open;
-  alice.reason = "connected";
+  alice.figures.state = supervisor::State::Open;
+  alice.figures.reason = "connected";
   backend_.open = 1;
-  service_->user_changed("alice");
-  service_->user_changed("alice");
+  service_->user_changed(entry("alice"));
+  service_->user_changed(entry("alice"));
   service_->manager_changed();
   ASSERT_TRUE(pump_until([&] { return recorder.count() == before + 2; }));
   pump_for(50ms);
@@ -701,8 +709,8 @@ TEST_F(BusTest, FlushSendsPendingPropertiesNow) {
   service_->request_name();
   SignalRecorder recorder(address(), kSignalsFromService + ",member='PropertiesChanged',path='" +
                                          user_path("alice") + "'");
-  alice.sent = 9;
-  service_->user_changed("alice");
+  alice.figures.sent = 9;
+  service_->user_changed(entry("alice"));
   service_->flush();  // without running the loop
   ASSERT_TRUE(wsheart::test::eventually([&] { return recorder.count() == 1; }));
   pump_for(20ms);
@@ -727,7 +735,7 @@ TEST_F(BusTest, ShutdownDeliversEveryQueuedSignalBeforeReleasingTheName) {
   wsheart::test::StoppedProcess stopped_bus(bus_.pid());
   ASSERT_TRUE(stopped_bus.stopped());
   asio::post(io_, [&] {
-    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message(entry("alice"), text_message(seq, text));
     queued_at_shutdown = service_->queued_signals();
     stopped_bus.resume();
     service_->shutdown();
@@ -758,9 +766,9 @@ TEST_F(BusTest, ObjectManagerSignalsKeepTheirPlaceBehindQueuedMessages) {
   wsheart::test::StoppedProcess stopped_bus(bus_.pid());
   ASSERT_TRUE(stopped_bus.stopped());
   asio::post(io_, [&] {
-    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message(entry("alice"), text_message(seq, text));
     queued_at_removal = service_->queued_signals();
-    service_->remove_user("alice");
+    remove("alice");
     add("alice");
     stopped_bus.resume();
     done = true;
@@ -798,7 +806,7 @@ TEST_F(BusTest, ReplyComesAfterTheSignalsQueuedBeforeIt) {
   ASSERT_TRUE(stopped_bus.stopped());
   bool flooded = false;
   asio::post(io_, [&] {
-    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message("alice", text_message(seq, text));
+    for (std::uint64_t seq = 1; seq <= kBurst; ++seq) service_->emit_message(entry("alice"), text_message(seq, text));
     flooded = true;
   });
   ASSERT_TRUE(pump_until([&] { return flooded; }));
@@ -827,8 +835,8 @@ TEST_F(BusTest, DocumentedPythonSubscriberWorks) {
   service_->request_name();
   Subprocess py({kSystemPython, script_path(), address()});
   ASSERT_TRUE(pump_until([&] { return service_->subscriber_count() == 1; })) << py.err();
-  service_->emit_message("alice", text_message(1, "hello from alice"));
-  service_->emit_message("a-b.c", text_message(7, "and from a-b.c"));
+  service_->emit_message(entry("alice"), text_message(1, "hello from alice"));
+  service_->emit_message(entry("a-b.c"), text_message(7, "and from a-b.c"));
   ASSERT_TRUE(pump_until([&] { return py.out().find("and from") != std::string::npos; })) << py.err();
   EXPECT_EQ(py.out(), "/org/wsheartd1/user/alice 1 hello from alice\n"
                       "/org/wsheartd1/user/a_2db_2ec 7 and from a-b.c\n");
@@ -882,8 +890,8 @@ class SystemBusTest : public BusTest {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to run clients as another user";
     start(BusKind::System, open_.address());
-    add("mine").unix_uid = kNobody;  // nobody's user
-    add("theirs").unix_uid = 4242;   // someone else's
+    add("mine", UserProfile{"", "", kNobody});   // nobody's user
+    add("theirs", UserProfile{"", "", 4242});    // someone else's
     add("public");                    // no restriction
     service_->request_name();
   }
@@ -898,10 +906,10 @@ TEST_F(SystemBusTest, RestrictedMessagesGoOnlyToSubscribersWithTheRightUid) {
   ASSERT_TRUE(pump_until([&] { return service_->subscriber_count() == 2; }))
       << root_sub.err() << nobody_sub.err();
 
-  service_->emit_message("mine", text_message(1, "for nobody"));
-  service_->emit_message("theirs", text_message(1, "for 4242"));
-  service_->emit_message("public", text_message(1, "for all"));
-  service_->emit_message("public", text_message(2, "end"));
+  service_->emit_message(entry("mine"), text_message(1, "for nobody"));
+  service_->emit_message(entry("theirs"), text_message(1, "for 4242"));
+  service_->emit_message(entry("public"), text_message(1, "for all"));
+  service_->emit_message(entry("public"), text_message(2, "end"));
   ASSERT_TRUE(pump_until([&] {
     return root_sub.out().find(" 2 end") != std::string::npos && nobody_sub.out().find(" 2 end") != std::string::npos &&
            bystander.count() == 2;
@@ -921,6 +929,28 @@ TEST_F(SystemBusTest, RestrictedMessagesGoOnlyToSubscribersWithTheRightUid) {
 
   nobody_sub.stop();
   ASSERT_TRUE(pump_until([&] { return service_->subscriber_count() == 1; }));
+}
+
+// A reload that gives a user another unix_user moves its messages and its
+// methods to the new owner at once: the bus keeps the owner, pushed to it.
+TEST_F(SystemBusTest, SetProfileMovesTheRestrictionToTheNewOwner) {
+  Subprocess nobody_sub(as_nobody({kSystemPython, open_.script(), address()}));
+  ASSERT_TRUE(pump_until([&] { return service_->subscriber_count() == 1; })) << nobody_sub.err();
+  service_->emit_message(entry("theirs"), text_message(1, "not for nobody"));
+  service_->set_profile(entry("theirs"), UserProfile{"", "", kNobody});
+  service_->emit_message(entry("theirs"), text_message(2, "now for nobody"));
+  ASSERT_TRUE(pump_until([&] { return nobody_sub.out().find(" 2 now") != std::string::npos; }))
+      << nobody_sub.out() << nobody_sub.err();
+  EXPECT_EQ(nobody_sub.out(), "/org/wsheartd1/user/theirs 2 now for nobody\n");
+  auto r = client(as_nobody({"gdbus", "call", "--address", address(), "--dest", kBusName, "--object-path",
+                             user_path("theirs"), "--method", "org.wsheartd1.User.Reconnect"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  service_->set_profile(entry("theirs"), UserProfile{"", "", 4242});
+  r = client(as_nobody({"gdbus", "call", "--address", address(), "--dest", kBusName, "--object-path",
+                        user_path("theirs"), "--method", "org.wsheartd1.User.Reconnect"}));
+  EXPECT_NE(r.err.find("GDBus.Error:org.wsheartd1.Error.AccessDenied"), std::string::npos) << r.err;
+  EXPECT_EQ(backend_.reconnected, std::vector<std::string>{"theirs"});
 }
 
 TEST_F(SystemBusTest, MethodsOnARestrictedUserNeedTheOwnerOrRoot) {

@@ -296,7 +296,7 @@ TEST_F(BusTreeTest, TreeAndGetManagedObjectsListEveryUserWithAllProperties) {
   start();
   std::vector<std::string> ids = odd_ids();
   for (int i = 0; i < 300; ++i) ids.push_back("user-" + std::to_string(i));
-  for (const auto& id : ids) add(id).state = supervisor::State::Open;
+  for (const auto& id : ids) add(id).figures.state = supervisor::State::Open;
   service_->request_name();
 
   std::set<std::string> expected_tree{"/", "/org", kManagerPath, kUserPathPrefix};
@@ -327,11 +327,11 @@ TEST_F(BusTreeTest, TreeFollowsAddAndRemoveDownToNoUsers) {
   add("bob");
   EXPECT_EQ(tree(), (std::set<std::string>{"/", "/org", kManagerPath, kUserPathPrefix, user_path("alice"),
                                            user_path("bob")}));
-  service_->remove_user("alice");
+  remove("alice");
   EXPECT_EQ(tree(), (std::set<std::string>{"/", "/org", kManagerPath, kUserPathPrefix, user_path("bob")}));
   EXPECT_NE(call_error(user_path("alice")).find("org.freedesktop.DBus.Error.UnknownObject"), std::string::npos);
 
-  service_->remove_user("bob");
+  remove("bob");
   EXPECT_EQ(tree(), (std::set<std::string>{"/", "/org", kManagerPath}));
   EXPECT_NE(call_error(user_path("bob")).find("org.freedesktop.DBus.Error.UnknownObject"), std::string::npos);
 
