@@ -225,6 +225,10 @@ TEST(Daemon, ReloadAddsChangesRemovesAndRejectsBadConfig) {
   EXPECT_TRUE(seen("InterfacesRemoved", "'" + user_path("carol") + "'"));
   EXPECT_TRUE(seen("InterfacesAdded", "'" + user_path("dave") + "'"));
   EXPECT_EQ(h.manager_property("UserCount"), "3");
+  // bob's new URL reached the bus with the reload, announced and readable.
+  EXPECT_TRUE(seen(user_path("bob") + ": org.freedesktop.DBus.Properties.PropertiesChanged",
+                   "'Url': <'" + echo.url("/b2") + "'>"));
+  EXPECT_EQ(h.user_property("bob", "Url"), echo.url("/b2"));
   // alice kept her socket, seq and history: no state change at all.
   EXPECT_EQ(monitor.process().out().find(user_path("alice") + ": org.wsheartd1.User.StateChanged"), std::string::npos);
   EXPECT_EQ(h.user_property("alice", "MessagesReceived"), "1");
