@@ -152,18 +152,19 @@ using TlsClient = websocketpp::client<TlsConfig>;
 using SslContextPtr = std::shared_ptr<asio::ssl::context>;
 
 // ---------------------------------------------------------------------------
-// The proxy's answer to CONNECT
+// The CONNECT request and the proxy's answer to it
 //
-// websocketpp 0.8.2 keeps it private: on a non-200 reply it writes the status
-// to its info log only and fails the connection with error::proxy_failed, so
-// "407 Proxy Authentication Required" and "502 Bad Gateway" look the same.
-// The explicit instantiations below name the connection's private
-// m_proxy_data (access is not checked in an explicit instantiation). It lives
-// until CONNECT succeeds, which also tells "still talking to the proxy" from
-// "tunnel up, TLS or upgrade under way": websocketpp has no event between them.
+// websocketpp 0.8.2 keeps both private: on a non-200 reply it writes the
+// status to its info log only and fails the connection with
+// error::proxy_failed, so "407 Proxy Authentication Required" and "502 Bad
+// Gateway" look the same. The explicit instantiations below name the
+// connection's private m_proxy_data (access is not checked in an explicit
+// instantiation). It lives until CONNECT succeeds, which also tells "still
+// talking to the proxy" from "tunnel up, TLS or upgrade under way":
+// websocketpp has no event between them.
 static_assert(websocketpp::major_version == 0 && websocketpp::minor_version == 8 &&
                   websocketpp::patch_version == 2,
-              "re-check the m_proxy_data access below against this websocketpp version");
+              "re-check the m_proxy_data access and bracket_connect_authority below against this websocketpp version");
 
 template <typename Tag, auto Member>
 struct PrivateMember {
@@ -183,6 +184,27 @@ template struct PrivateMember<
 // The pending CONNECT's request/reply, or null (no proxy, or CONNECT done).
 auto* pending_connect(const PlainClient::connection_ptr& con) { return ((*con).*member_pointer(PlainProxyData{})).get(); }
 auto* pending_connect(const TlsClient::connection_ptr& con) { return ((*con).*member_pointer(TlsProxyData{})).get(); }
+
+// "host:port", an IPv6 host in brackets (RFC 9110 9.3.6 authority-form).
+std::string authority_form(const std::string& host, std::uint16_t port) {
+  const bool ipv6 = host.find(':') != std::string::npos;  // a name or IPv4 address has none
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// websocketpp 0.8.2 fills CONNECT's request-target and Host from
+// uri::get_authority(), which leaves an IPv6 host bare ("CONNECT ::1:9000"),
+// and a proxy may split that at the wrong colon. The uri's host must stay
+// bare (websocketpp also resolves it and sends it as TLS SNI), so the prepared
+// request is corrected instead: client.connect() prepares it synchronously and
+// writes it only once TCP to the proxy is up, from a later handler.
+template <typename ConPtr>
+void bracket_connect_authority(const ConPtr& con, const config::Url& target) {
+  auto* pending = pending_connect(con);
+  if (pending == nullptr) return;  // no proxy
+  const std::string authority = authority_form(target.host, target.port);
+  pending->req.set_uri(authority);
+  pending->req.replace_header("Host", authority);
+}
 
 // The proxy's reason phrase is untrusted text on its way to logs and the bus.
 std::string printable_phrase(const std::string& text) {
@@ -529,6 +551,7 @@ void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const webso
                uri->get_host(), ":", uri->get_port(), uri->get_secure() ? " (tls)" : "",
                entry.proxy.empty() ? "" : " via proxy ", entry.proxy, " conn ", id);
   client.connect(con);
+  bracket_connect_authority(con, req.url);  // after connect(), which prepares the CONNECT request
 }
 
 SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest& req, std::string& error) {

@@ -7,7 +7,9 @@
 // proxy URL), wrong credentials (407), a proxy that never answers, a proxy
 // that is down, no_proxy, https_proxy from the environment, and TLS
 // verification through the tunnel (wrong CA, wrong pin). The proxy password
-// is then searched for in everything the daemon says.
+// is then searched for in everything the daemon says. IPv6 literals, as the
+// server's address in CONNECT and as the proxy's own address, have a test
+// of their own.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -58,11 +60,13 @@ std::string slurp(const std::string& path) {
 // to its log file, never the credentials.
 class Tinyproxy {
  public:
-  explicit Tinyproxy(const std::vector<std::uint16_t>& ports) {
+  // `address`: where it listens and whom it serves, 127.0.0.1 or ::1.
+  explicit Tinyproxy(const std::vector<std::uint16_t>& ports, const std::string& address = "127.0.0.1")
+      : address_(address) {
     for (int attempt = 0; attempt < 3 && !proc_; ++attempt) {
       port_ = free_port();
-      std::string conf = "Port " + std::to_string(port_) +
-                         "\nListen 127.0.0.1\nTimeout 30\nLogLevel Info\nMaxClients 50\nAllow 127.0.0.1\n"
+      std::string conf = "Port " + std::to_string(port_) + "\nListen " + address +
+                         "\nTimeout 30\nLogLevel Info\nMaxClients 50\nAllow " + address + "\n"
                          "LogFile \"" + dir_.path() + "/tinyproxy.log\"\nBasicAuth " + kProxyUser + " " +
                          kProxySecret + "\nDisableViaHeader Yes\n";
       for (std::uint16_t port : ports) conf += "ConnectPort " + std::to_string(port) + "\n";
@@ -77,10 +81,14 @@ class Tinyproxy {
     if (!proc_) throw std::runtime_error("tinyproxy did not start: " + log());
   }
   std::uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    const bool v6 = address_.find(':') != std::string::npos;
+    return "http://" + (v6 ? "[" + address_ + "]" : address_) + ":" + std::to_string(port_);
+  }
   std::string log() const { return slurp(dir_.path() + "/tinyproxy.log"); }
 
  private:
+  std::string address_;
   TempDir dir_;
   std::optional<Subprocess> proc_;
   std::uint16_t port_ = 0;
@@ -105,6 +113,7 @@ class PythonListener {
     port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
   }
   std::uint16_t port() const { return port_; }
+  Subprocess& process() { return proc_; }
 
  private:
   Subprocess proc_;
@@ -129,6 +138,34 @@ struct ReplyingListener : PythonListener {
                        "    c.sendall(sys.argv[1].encode())\n"
                        "    c.close()\n",
                        reply) {}
+};
+
+// Reads each request head (up to the blank line) and prints it as a Python
+// bytes literal, "HEAD b'...'", exactly as the client sent it; then answers
+// 502 and closes: a proxy that shows what it was asked.
+struct RecordingListener : PythonListener {
+  RecordingListener()
+      : PythonListener("while True:\n"
+                       "    c, _ = s.accept()\n"
+                       "    head = b''\n"
+                       "    try:\n"
+                       "        while b'\\r\\n\\r\\n' not in head:\n"
+                       "            chunk = c.recv(65536)\n"
+                       "            if not chunk:\n"
+                       "                break\n"
+                       "            head += chunk\n"
+                       "        print('HEAD', repr(head), flush=True)\n"
+                       "        c.sendall(b'HTTP/1.1 502 Bad Gateway\\r\\nContent-Length: 0\\r\\n\\r\\n')\n"
+                       "    except OSError:\n"
+                       "        pass\n"
+                       "    c.close()\n",
+                       "") {}
+  // The first request head received (nullopt after `timeout`).
+  std::optional<std::string> first_head(std::chrono::milliseconds timeout = 10s) {
+    auto line = process().wait_for_line([](const std::string& l) { return l.rfind("HEAD ", 0) == 0; }, timeout);
+    if (line) line->erase(0, 5);
+    return line;
+  }
 };
 
 // A CA and a server certificate for 127.0.0.1, another CA, another key's pin.
@@ -283,6 +320,58 @@ TEST(Proxy, MalformedAnswerCostsOneAttemptNotTheDaemon) {
   EXPECT_TRUE(eventually([&] { return h.user_property("garbage", "Reconnects") != reconnects; }));  // still trying
   EXPECT_TRUE(h.wait_state("direct", "open"));
   EXPECT_TRUE(h.daemon().running()) << h.daemon().err();
+}
+
+// IPv6 literals. In CONNECT the server's address is in brackets, RFC 9110's
+// authority-form ("CONNECT [::1]:9000 HTTP/1.1", "Host: [::1]:9000"): a
+// proxy cannot split "::1:9000" into a host and a port. The proxy's own
+// address may be an IPv6 literal too, and no_proxy names such a server with
+// or without brackets.
+TEST(Proxy, Ipv6LiteralsInConnectAndAsTheProxy) {
+  EchoServer on_v4;
+  EchoServer on_v6({"--host", "::1"});
+  Tinyproxy proxy({on_v4.port(), on_v6.port()});
+  Tinyproxy proxy_on_v6({on_v4.port(), on_v6.port()}, "::1");
+  RecordingListener recorder;
+  const std::uint16_t down = free_port();
+  DaemonHarness h;
+  const std::string credentials =
+      "proxy_auth_file = \"" + h.dir().write("proxy-auth", kProxyUser + ":" + kProxySecret + "\n") + "\"\n";
+  const std::string v4_url = "ws://127.0.0.1:" + std::to_string(on_v4.port()) + "/ws";
+  const std::string v6_url = "ws://[::1]:" + std::to_string(on_v6.port()) + "/ws";
+  const std::string proxy_down = "proxy = \"http://127.0.0.1:" + std::to_string(down) + "\"\n";
+  h.write_config(
+      "[defaults]\nconnect_timeout = \"2s\"\nreconnect_initial = \"100ms\"\nreconnect_max = \"500ms\"\n" +
+      user("recorded", "ws://[::1]:9000/x", "proxy = \"http://127.0.0.1:" + std::to_string(recorder.port()) + "\"\n") +
+      user("v6server", v6_url, "proxy = \"" + proxy.url() + "\"\n" + credentials) +
+      user("v6proxy", v4_url, "proxy = \"" + proxy_on_v6.url() + "\"\n" + credentials) +
+      user("v6both", v6_url, "proxy = \"" + proxy_on_v6.url() + "\"\n" + credentials) +
+      user("bypassbracketed", v6_url, proxy_down + "no_proxy = \"[::1]\"\n") +
+      user("bypassbare", v6_url, proxy_down + "no_proxy = \"::1\"\n") +
+      user("bypassport", v6_url, proxy_down + "no_proxy = \"[::1]:" + std::to_string(on_v6.port()) + "\"\n") +
+      user("bypasscidr", v6_url, proxy_down + "no_proxy = \"::/64\"\n"));
+  ASSERT_TRUE(h.start()) << h.daemon().err();
+
+  // The bytes on the wire, as Python's repr shows them (\r\n as four characters).
+  const auto head = recorder.first_head();
+  ASSERT_TRUE(head) << h.daemon().err();
+  EXPECT_EQ(head->rfind(R"(b'CONNECT [::1]:9000 HTTP/1.1\r\n)", 0), 0U) << *head;
+  EXPECT_NE(head->find(R"(\r\nHost: [::1]:9000\r\n)"), std::string::npos) << *head;
+
+  for (const std::string id : {"v6server", "v6proxy", "v6both", "bypassbracketed", "bypassbare", "bypassport",
+                               "bypasscidr"}) {
+    EXPECT_TRUE(h.wait_state(id, "open")) << id << ": " << h.user_property(id, "StateReason");
+  }
+  const std::string v6_connect = "CONNECT [::1]:" + std::to_string(on_v6.port()) + " HTTP/1.1";
+  EXPECT_NE(proxy.log().find(v6_connect), std::string::npos) << proxy.log();
+  EXPECT_NE(proxy_on_v6.log().find(v6_connect), std::string::npos) << proxy_on_v6.log();
+  EXPECT_NE(proxy_on_v6.log().find("CONNECT 127.0.0.1:" + std::to_string(on_v4.port()) + " HTTP/1.1"),
+            std::string::npos)
+      << proxy_on_v6.log();
+  EXPECT_EQ(h.user_property("v6proxy", "Proxy"), "http://[::1]:" + std::to_string(proxy_on_v6.port()));
+  for (const std::string id : {"bypassbracketed", "bypassbare", "bypassport", "bypasscidr"}) {
+    EXPECT_EQ(h.user_property(id, "Proxy"), "") << id;
+  }
 }
 
 }  // namespace
