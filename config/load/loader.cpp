@@ -104,13 +104,9 @@ void Loader::load_daemon(const toml::node& node, DaemonConfig& daemon) {
     } else if (key.str() == "metrics_file") {
       if (const auto path = read_metrics_file("metrics_file", value)) daemon.metrics_file = *path;
     } else if (key.str() == "metrics_interval") {
-      if (const auto interval = read_duration("metrics_interval", value)) {
-        if (*interval < kShortestMetricsInterval || *interval > kLongestMetricsInterval) {
-          error(value, "metrics_interval: must be between " + format_duration(kShortestMetricsInterval) + " and " +
-                           format_duration(kLongestMetricsInterval) + ", got " + format_duration(*interval));
-        } else {
-          daemon.metrics_interval = *interval;
-        }
+      if (const auto interval =
+              read_duration("metrics_interval", value, kShortestMetricsInterval, kLongestMetricsInterval)) {
+        daemon.metrics_interval = *interval;
       }
     } else {
       unknown_key(key, Section::Daemon);

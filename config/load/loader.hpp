@@ -26,6 +26,7 @@
 
 #include "config.hpp"
 #include "cursor_keys.hpp"
+#include "limits.hpp"
 
 namespace wsheart::config {
 
@@ -58,7 +59,10 @@ class Loader {
 
   // --- typed readers (readers.cpp): nullopt after reporting the problem
   std::optional<std::string> read_string(std::string_view key, const toml::node& value);
-  std::optional<Duration> read_duration(std::string_view key, const toml::node& value);
+  // Within [shortest, longest]; a key with a narrower range than the default
+  // names both ends when it refuses a value.
+  std::optional<Duration> read_duration(std::string_view key, const toml::node& value,
+                                        Duration shortest = kShortestDuration, Duration longest = kLongestDuration);
   std::optional<std::uint64_t> read_size(std::string_view key, const toml::node& value);
   std::optional<std::int64_t> read_integer(std::string_view key, const toml::node& value, std::int64_t lowest,
                                            std::int64_t highest);

@@ -61,7 +61,8 @@ std::optional<std::string> Loader::read_string(std::string_view key, const toml:
   return std::nullopt;
 }
 
-std::optional<Duration> Loader::read_duration(std::string_view key, const toml::node& value) {
+std::optional<Duration> Loader::read_duration(std::string_view key, const toml::node& value, Duration shortest,
+                                              Duration longest) {
   const auto* text = value.as_string();
   if (text == nullptr) {
     expected(key, value, "a duration string such as \"5s\"");
@@ -78,12 +79,20 @@ std::optional<Duration> Loader::read_duration(std::string_view key, const toml::
     error(value, prefix + "must be positive, got " + quoted(text->get()));
     return std::nullopt;
   }
-  if (*duration < kShortestDuration) {
-    error(value, prefix + "must be at least " + format_duration(kShortestDuration) + ", got " + quoted(text->get()));
+  if (shortest != kShortestDuration || longest != kLongestDuration) {
+    if (*duration < shortest || *duration > longest) {
+      error(value, prefix + "must be between " + format_duration(shortest) + " and " + format_duration(longest) +
+                       ", got " + format_duration(*duration));
+      return std::nullopt;
+    }
+    return duration;
+  }
+  if (*duration < shortest) {
+    error(value, prefix + "must be at least " + format_duration(shortest) + ", got " + quoted(text->get()));
     return std::nullopt;
   }
-  if (*duration > kLongestDuration) {
-    error(value, prefix + "must be at most " + format_duration(kLongestDuration) + ", got " + quoted(text->get()));
+  if (*duration > longest) {
+    error(value, prefix + "must be at most " + format_duration(longest) + ", got " + quoted(text->get()));
     return std::nullopt;
   }
   return duration;
