@@ -156,6 +156,8 @@ std::string proxy_display(const ProxyUrl& proxy) {
 bool no_proxy_matches(std::string_view list, std::string_view host_in, std::uint16_t port) {
   std::string host = lowercase(host_in);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int host_family = 0;
+  const auto host_address = ip_bytes(host, host_family);
   std::size_t start = 0;
   while (start <= list.size()) {
     std::size_t end = list.find_first_of(", \t", start);
@@ -187,6 +189,14 @@ bool no_proxy_matches(std::string_view list, std::string_view host_in, std::uint
     if (entry.empty()) continue;
     if (entry.find('/') != std::string::npos) {
       if (cidr_matches(entry, host)) return true;
+      continue;
+    }
+    if (host_address) {
+      // As curl: an address matches the same address however it is spelt
+      // (0:0::1 is ::1), and its text is no name ("1" is no suffix of 10.0.0.1).
+      int entry_family = 0;
+      const auto entry_address = ip_bytes(entry, entry_family);
+      if (entry_address && entry_family == host_family && *entry_address == *host_address) return true;
       continue;
     }
     if (host == entry) return true;

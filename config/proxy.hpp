@@ -28,10 +28,12 @@ std::optional<ProxyUrl> parse_proxy_url(std::string_view text, std::string* erro
 std::string proxy_display(const ProxyUrl& proxy);
 
 // curl's NO_PROXY: entries separated by commas (and spaces); "*" alone
-// matches everything; a host matches an entry equal to it or ending in
-// "." + entry (a leading dot in the entry is ignored); an IP address also
-// matches a CIDR entry (10.0.0.0/8, fd00::/8); "entry:port" ("[v6]:port")
-// matches that port only. Case-insensitive.
+// matches everything; a host name matches an entry equal to it or ending in
+// "." + entry (a leading dot in the entry is ignored); an IP address matches
+// an entry that is the same address, compared as an address (0:0::1 is ::1,
+// with or without brackets), or a CIDR entry holding it (10.0.0.0/8,
+// fd00::/8), never by text; "entry:port" ("[v6]:port") matches that port
+// only. Case-insensitive.
 bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_t port);
 
 // The environment, injected: nullopt (or "") = unset.

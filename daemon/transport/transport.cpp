@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
@@ -164,7 +165,8 @@ using SslContextPtr = std::shared_ptr<asio::ssl::context>;
 // websocketpp has no event between them.
 static_assert(websocketpp::major_version == 0 && websocketpp::minor_version == 8 &&
                   websocketpp::patch_version == 2,
-              "re-check the m_proxy_data access and bracket_connect_authority below against this websocketpp version");
+              "re-check the m_proxy_data access, bracket_connect_authority, with_bracketed_host and "
+              "clear_sni below against this websocketpp version");
 
 template <typename Tag, auto Member>
 struct PrivateMember {
@@ -185,16 +187,21 @@ template struct PrivateMember<
 auto* pending_connect(const PlainClient::connection_ptr& con) { return ((*con).*member_pointer(PlainProxyData{})).get(); }
 auto* pending_connect(const TlsClient::connection_ptr& con) { return ((*con).*member_pointer(TlsProxyData{})).get(); }
 
-// "host:port", an IPv6 host in brackets (RFC 9110 9.3.6 authority-form).
-std::string authority_form(const std::string& host, std::uint16_t port) {
+// The host of a URI authority (RFC 3986 3.2.2): an IPv6 address in brackets.
+std::string authority_host(const std::string& host) {
   const bool ipv6 = host.find(':') != std::string::npos;  // a name or IPv4 address has none
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return ipv6 ? "[" + host + "]" : host;
+}
+
+// "host:port" (RFC 9110 9.3.6 authority-form).
+std::string authority_form(const std::string& host, std::uint16_t port) {
+  return authority_host(host) + ":" + std::to_string(port);
 }
 
 // websocketpp 0.8.2 fills CONNECT's request-target and Host from
 // uri::get_authority(), which leaves an IPv6 host bare ("CONNECT ::1:9000"),
 // and a proxy may split that at the wrong colon. The uri's host must stay
-// bare (websocketpp also resolves it and sends it as TLS SNI), so the prepared
+// bare (websocketpp also resolves it, and takes TLS SNI from it), so the prepared
 // request is corrected instead: client.connect() prepares it synchronously and
 // writes it only once TCP to the proxy is up, from a later handler.
 template <typename ConPtr>
@@ -215,6 +222,40 @@ std::string printable_phrase(const std::string& text) {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// The upgrade request's Host, and TLS SNI
+
+// websocketpp 0.8.2's hybi13 processor sets the upgrade request's Host from
+// the connection's uri (uri::get_host_port()), which leaves an IPv6 host bare
+// ("Host: ::1:9000"). That uri's host must be bare while websocketpp resolves
+// it and builds CONNECT from it, so the tcp_post_init handler, which runs
+// after TCP, the tunnel and TLS and right before the request is built, gives
+// the connection this copy instead. After that point websocketpp reads the
+// uri only for the request (Host, and the resource as the request-target) and
+// its log lines; the TLS socket keeps its own pointer to the original.
+websocketpp::uri_ptr with_bracketed_host(const websocketpp::uri& uri) {
+  return std::make_shared<websocketpp::uri>(uri.get_secure(), authority_host(uri.get_host()), uri.get_port(),
+                                            uri.get_resource());
+}
+
+bool is_ip_address(const std::string& host) {
+  asio::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// websocketpp 0.8.2's TLS socket sends the uri's host as SNI, set in its
+// pre_init, an IP address too, which RFC 6066 3 forbids. The tcp_pre_init
+// handler runs after that and before the ClientHello is written, and clears it
+// (a null name removes the extension). The certificate is still checked
+// against the address (tls_context.cpp).
+void clear_sni(const TlsClient::connection_ptr& con) {
+  SSL* ssl = con->get_socket().native_handle();
+  // SSL_set_tlsext_host_name(ssl, nullptr), without the macro's C cast.
+  if (ssl != nullptr) ::SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, nullptr);
+}
+void clear_sni(const PlainClient::connection_ptr&) {}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -337,7 +378,7 @@ class Transport::Impl {
 
   template <typename Client>
   void on_tcp_connected(Client& client, ConnId id, websocketpp::connection_hdl hdl,
-                        std::chrono::milliseconds user_timeout);
+                        std::chrono::milliseconds user_timeout, bool host_is_ip_address);
   template <typename Client>
   void on_ended(Client& client, ConnId id, websocketpp::connection_hdl hdl, bool failed);
   template <typename ConPtr>
@@ -509,12 +550,17 @@ void Transport::Impl::start(Client& client, ConnId id, Entry& entry, const webso
   }
 
   const auto user_timeout = req.tcp_user_timeout;
-  con->set_tcp_pre_init_handler([this, &client, id, user_timeout](websocketpp::connection_hdl hdl) {
-    on_tcp_connected(client, id, std::move(hdl), user_timeout);
-  });
-  con->set_tcp_post_init_handler([this, id](websocketpp::connection_hdl) {
-    if (Entry* e = live(id)) e->stage = Stage::Upgrade;
-  });
+  const bool host_is_ip_address = is_ip_address(req.url.host);
+  con->set_tcp_pre_init_handler(
+      [this, &client, id, user_timeout, host_is_ip_address](websocketpp::connection_hdl hdl) {
+        on_tcp_connected(client, id, std::move(hdl), user_timeout, host_is_ip_address);
+      });
+  con->set_tcp_post_init_handler(
+      [this, &client, id, request_uri = with_bracketed_host(*uri)](websocketpp::connection_hdl hdl) {
+        if (Entry* e = live(id)) e->stage = Stage::Upgrade;
+        websocketpp::lib::error_code ignored;
+        if (auto c = client.get_con_from_hdl(hdl, ignored)) c->set_uri(request_uri);  // for Host
+      });
   con->set_open_handler([this, id](websocketpp::connection_hdl) {
     Entry* e = live(id);
     if (e == nullptr) return;
@@ -575,10 +621,11 @@ SslContextPtr Transport::Impl::make_tls_context(ConnId id, const ConnectRequest&
 
 template <typename Client>
 void Transport::Impl::on_tcp_connected(Client& client, ConnId id, websocketpp::connection_hdl hdl,
-                                       std::chrono::milliseconds user_timeout) {
+                                       std::chrono::milliseconds user_timeout, bool host_is_ip_address) {
   websocketpp::lib::error_code ec;
   auto con = client.get_con_from_hdl(hdl, ec);
   if (!con) return;
+  if (host_is_ip_address) clear_sni(con);
   auto& socket = con->get_raw_socket();
   Entry* e = live(id);
   if (e == nullptr) {

@@ -326,7 +326,7 @@ TEST(Proxy, MalformedAnswerCostsOneAttemptNotTheDaemon) {
 // authority-form ("CONNECT [::1]:9000 HTTP/1.1", "Host: [::1]:9000"): a
 // proxy cannot split "::1:9000" into a host and a port. The proxy's own
 // address may be an IPv6 literal too, and no_proxy names such a server with
-// or without brackets.
+// or without brackets, in any spelling of the address (0:0::1).
 TEST(Proxy, Ipv6LiteralsInConnectAndAsTheProxy) {
   EchoServer on_v4;
   EchoServer on_v6({"--host", "::1"});
@@ -349,7 +349,8 @@ TEST(Proxy, Ipv6LiteralsInConnectAndAsTheProxy) {
       user("bypassbracketed", v6_url, proxy_down + "no_proxy = \"[::1]\"\n") +
       user("bypassbare", v6_url, proxy_down + "no_proxy = \"::1\"\n") +
       user("bypassport", v6_url, proxy_down + "no_proxy = \"[::1]:" + std::to_string(on_v6.port()) + "\"\n") +
-      user("bypasscidr", v6_url, proxy_down + "no_proxy = \"::/64\"\n"));
+      user("bypasscidr", v6_url, proxy_down + "no_proxy = \"::/64\"\n") +
+      user("bypassspelt", v6_url, proxy_down + "no_proxy = \"0:0::1\"\n"));
   ASSERT_TRUE(h.start()) << h.daemon().err();
 
   // The bytes on the wire, as Python's repr shows them (\r\n as four characters).
@@ -359,7 +360,7 @@ TEST(Proxy, Ipv6LiteralsInConnectAndAsTheProxy) {
   EXPECT_NE(head->find(R"(\r\nHost: [::1]:9000\r\n)"), std::string::npos) << *head;
 
   for (const std::string id : {"v6server", "v6proxy", "v6both", "bypassbracketed", "bypassbare", "bypassport",
-                               "bypasscidr"}) {
+                               "bypasscidr", "bypassspelt"}) {
     EXPECT_TRUE(h.wait_state(id, "open")) << id << ": " << h.user_property(id, "StateReason");
   }
   const std::string v6_connect = "CONNECT [::1]:" + std::to_string(on_v6.port()) + " HTTP/1.1";
@@ -369,7 +370,7 @@ TEST(Proxy, Ipv6LiteralsInConnectAndAsTheProxy) {
             std::string::npos)
       << proxy_on_v6.log();
   EXPECT_EQ(h.user_property("v6proxy", "Proxy"), "http://[::1]:" + std::to_string(proxy_on_v6.port()));
-  for (const std::string id : {"bypassbracketed", "bypassbare", "bypassport", "bypasscidr"}) {
+  for (const std::string id : {"bypassbracketed", "bypassbare", "bypassport", "bypasscidr", "bypassspelt"}) {
     EXPECT_EQ(h.user_property(id, "Proxy"), "") << id;
   }
 }

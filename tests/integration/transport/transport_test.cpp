@@ -1,5 +1,6 @@
 // Transport against real peers: wsheart-echo (ws and wss), the Python
-// third-party server, the fault proxy, and refusing/unresolvable addresses.
+// third-party server, a Python server that records the request bytes, the
+// fault proxy, and refusing/unresolvable addresses.
 // The test thread drives the io_context until an observable condition holds.
 
 #include "transport/transport.hpp"
@@ -235,6 +236,37 @@ class RawServer {
   std::thread thread_;
 };
 
+// tests/support/recording_ws_server.py on `address` (127.0.0.1 or ::1):
+// accepts every upgrade and reports the request head and, over TLS, the SNI
+// server name exactly as received. With `--proxy` it is also the proxy,
+// reporting the CONNECT head and tunnelling to itself.
+class RecordingServer {
+ public:
+  explicit RecordingServer(const std::string& address, const std::vector<std::string>& options = {}) {
+    std::vector<std::string> argv{test::kSystemPython, test::support_dir() + "/recording_ws_server.py", "--host",
+                                  address};
+    argv.insert(argv.end(), options.begin(), options.end());
+    proc_.emplace(argv);
+    const auto line = proc_->wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; });
+    if (!line) throw std::runtime_error("recording_ws_server.py did not start: " + proc_->err());
+    port_ = static_cast<std::uint16_t>(std::stoul(line->substr(5)));
+  }
+  std::uint16_t port() const { return port_; }
+  // The next report tagged `tag` ("HEAD": a request head as a Python bytes
+  // literal, \r\n as four characters; "SNI": a repr, None for no SNI),
+  // without the tag; nullopt after `timeout`.
+  std::optional<std::string> next(const std::string& tag, std::chrono::milliseconds timeout = 10s) {
+    auto line = proc_->wait_for_line([&](const std::string& l) { return l.rfind(tag + " ", 0) == 0; }, timeout);
+    if (line) line->erase(0, tag.size() + 1);
+    return line;
+  }
+  std::string err() { return proc_->err(); }
+
+ private:
+  std::optional<test::Subprocess> proc_;
+  std::uint16_t port_ = 0;
+};
+
 class TransportTest : public ::testing::Test {
  protected:
   TransportTest() : log_(LogLevel::Debug, logs_.get()), transport_(io_, rec_, log_) {}
@@ -457,6 +489,43 @@ TEST_F(TransportTest, UrlUserinfoIsSentAsBasicAuthorization) {
   EXPECT_NE(g->payload.find("Bearer explicit"), std::string::npos) << g->payload;
   EXPECT_EQ(g->payload.find("Basic"), std::string::npos) << g->payload;
   EXPECT_EQ(logs_.contents().find("p%40ss-77"), std::string::npos);
+}
+
+// The upgrade request's Host is an RFC 3986 authority: an IPv6 address in
+// brackets, and no port when it is the scheme's default (RFC 9110 7.2),
+// directly and inside a proxy's tunnel.
+TEST_F(TransportTest, Ipv6HostIsBracketedInTheUpgradeRequest) {
+  RecordingServer on_v6("::1");
+  RecordingServer on_v4("127.0.0.1");
+  const std::string v6_port = std::to_string(on_v6.port());
+  const std::string v4_port = std::to_string(on_v4.port());
+  const ConnId v6 = open(request("ws://[::1]:" + v6_port + "/x?y=1"));
+  EXPECT_TRUE(rec_.is_open(v6));
+  const auto v6_head = on_v6.next("HEAD");
+  ASSERT_TRUE(v6_head) << on_v6.err();
+  EXPECT_EQ(v6_head->rfind(R"(b'GET /x?y=1 HTTP/1.1\r\n)", 0), 0u) << *v6_head;
+  EXPECT_NE(v6_head->find(R"(\r\nHost: [::1]:)" + v6_port + R"(\r\n)"), std::string::npos) << *v6_head;
+
+  const ConnId v4 = open(request("ws://127.0.0.1:" + v4_port + "/"));
+  EXPECT_TRUE(rec_.is_open(v4));
+  const auto v4_head = on_v4.next("HEAD");
+  ASSERT_TRUE(v4_head) << on_v4.err();
+  EXPECT_NE(v4_head->find(R"(\r\nHost: 127.0.0.1:)" + v4_port + R"(\r\n)"), std::string::npos) << *v4_head;
+
+  // Through a proxy that tunnels to itself, so the server's port can be the
+  // default one, 80, which nothing here could listen on.
+  RecordingServer proxy("127.0.0.1", {"--proxy"});
+  auto req = request("ws://[::1]/x");
+  req.proxy = config::ProxyUrl{"127.0.0.1", proxy.port(), ""};
+  const ConnId tunnelled = open(req);
+  EXPECT_TRUE(rec_.is_open(tunnelled));
+  const auto connect_head = proxy.next("HEAD");
+  ASSERT_TRUE(connect_head) << proxy.err();
+  EXPECT_EQ(connect_head->rfind(R"(b'CONNECT [::1]:80 HTTP/1.1\r\n)", 0), 0u) << *connect_head;
+  const auto tunnelled_head = proxy.next("HEAD");
+  ASSERT_TRUE(tunnelled_head) << proxy.err();
+  EXPECT_EQ(tunnelled_head->rfind(R"(b'GET /x HTTP/1.1\r\n)", 0), 0u) << *tunnelled_head;
+  EXPECT_NE(tunnelled_head->find(R"(\r\nHost: [::1]\r\n)"), std::string::npos) << *tunnelled_head;
 }
 
 TEST_F(TransportTest, HeadersFileIsReadBeforeEveryHandshake) {
@@ -897,6 +966,53 @@ TEST_F(TlsTest, AcceptedWithCaFile) {
     transport_.close(id, 1000, "");
     const Disconnect why = wait_end(id, 5s);
     EXPECT_EQ(why.cause, Cause::LocalClose) << cause_name(why.cause) << " " << why.detail;
+  }
+}
+
+// RFC 6066 3: an IP address is never sent as the SNI host name; the
+// certificate is still checked against the address. A name still is. The
+// Host of the upgrade request brackets an IPv6 address, as over ws://.
+TEST_F(TlsTest, NoSniForAnIpAddressAndIpv6HostIsBracketed) {
+  test::TempDir dir;
+  const auto [cert, key] = make_cert(dir, "loopback", "DNS:localhost,IP:127.0.0.1,IP:::1");
+  const std::vector<std::string> tls{"--tls-cert", cert, "--tls-key", key};
+  RecordingServer on_v6("::1", tls);
+  RecordingServer on_v4("127.0.0.1", tls);
+  std::vector<std::string> tls_proxy = tls;
+  tls_proxy.push_back("--proxy");
+  RecordingServer proxy("127.0.0.1", tls_proxy);  // tunnels to itself: port 443 needs no listener
+  struct Case {
+    std::string url;
+    RecordingServer& server;
+    bool through_proxy;
+    std::string sni;
+    std::string host;
+  };
+  const std::string v6_port = std::to_string(on_v6.port());
+  const std::string v4_port = std::to_string(on_v4.port());
+  const Case cases[] = {
+      {"wss://[::1]:" + v6_port + "/", on_v6, false, "None", "[::1]:" + v6_port},
+      {"wss://127.0.0.1:" + v4_port + "/", on_v4, false, "None", "127.0.0.1:" + v4_port},
+      {"wss://localhost:" + v4_port + "/", on_v4, false, "'localhost'", "localhost:" + v4_port},
+      {"wss://[::1]/", proxy, true, "None", "[::1]"},
+  };
+  for (const Case& c : cases) {
+    auto req = request(c.url);
+    req.ca_file = cert;
+    if (c.through_proxy) req.proxy = config::ProxyUrl{"127.0.0.1", proxy.port(), ""};
+    const ConnId id = open(req);
+    EXPECT_TRUE(rec_.is_open(id)) << c.url;
+    if (c.through_proxy) {
+      const auto connect_head = c.server.next("HEAD");
+      ASSERT_TRUE(connect_head) << c.server.err();
+      EXPECT_EQ(connect_head->rfind(R"(b'CONNECT [::1]:443 HTTP/1.1\r\n)", 0), 0u) << *connect_head;
+    }
+    const auto sni = c.server.next("SNI");
+    ASSERT_TRUE(sni) << c.url << ": " << c.server.err();
+    EXPECT_EQ(*sni, c.sni) << c.url;
+    const auto head = c.server.next("HEAD");
+    ASSERT_TRUE(head) << c.url << ": " << c.server.err();
+    EXPECT_NE(head->find(R"(\r\nHost: )" + c.host + R"(\r\n)"), std::string::npos) << c.url << ": " << *head;
   }
 }
 

@@ -92,7 +92,8 @@ INSTANTIATE_TEST_SUITE_P(Table, ProxySelection, ::testing::Values(
               "direct"},
     Selection{"ConfigNoProxyOverridesEnv", "wss://api.corp.example/", "env", "other.example",
               Env{{"https_proxy", "http://p:1"}, {"no_proxy", "corp.example"}}, "http://p:1 from https_proxy"},
-    Selection{"ConfigNoProxyWithConfiguredProxy", "ws://127.0.0.1:9000/", "http://p:1", "127.0.0.0/8", {}, "direct"}));
+    Selection{"ConfigNoProxyWithConfiguredProxy", "ws://127.0.0.1:9000/", "http://p:1", "127.0.0.0/8", {}, "direct"},
+    Selection{"NoProxyIpv6ByAddress", "ws://[::1]:9000/", "http://p:1", "0:0::1", {}, "direct"}));
 
 struct NoProxyCase {
   const char* list;
@@ -129,6 +130,35 @@ TEST(NoProxy, CurlRules) {
       {"example.com:8443", "api.example.com", 443, false},
       {"127.0.0.1", "127.0.0.1", 1, true},
       {"127.0.0.1", "127.0.0.10", 1, false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(no_proxy_matches(c.list, c.host, c.port), c.matches) << "'" << c.list << "' vs " << c.host << ":" << c.port;
+  }
+}
+
+// An IP address matches by address, as curl compares them: any spelling of
+// the same address, and never as a name (no suffix match on its text).
+TEST(NoProxy, IpAddressesCompareAsAddresses) {
+  const NoProxyCase cases[] = {
+      {"0:0::1", "::1", 80, true},
+      {"0:0:0:0:0:0:0:1", "::1", 80, true},
+      {"[0:0::1]", "::1", 80, true},
+      {"::1", "0:0::1", 80, true},
+      {"::1", "[0:0::1]", 80, true},
+      {"[0::1]:8080", "::1", 8080, true},
+      {"[0::1]:8080", "::1", 8081, false},
+      {"FD00:0::1", "fd00::1", 80, true},
+      {"::2", "::1", 80, false},
+      {"::", "::1", 80, false},
+      {"::ffff:127.0.0.1", "127.0.0.1", 80, false},  // another family, as in curl
+      {"127.0.0.1", "::ffff:127.0.0.1", 80, false},
+      {"0.0.1", "10.0.0.1", 80, false},  // text suffix of an address: not a match
+      {"1", "10.0.0.1", 80, false},
+      {"0.1", "127.0.0.1", 80, false},
+      {"::1", "fd00::1", 80, false},
+      {"127.0.0.1", "127.0.0.1", 80, true},
+      {"example.com", "10.0.0.1", 80, false},
+      {"10.0.0.1", "host.10.0.0.1", 80, true},  // a name still matches by suffix
   };
   for (const auto& c : cases) {
     EXPECT_EQ(no_proxy_matches(c.list, c.host, c.port), c.matches) << "'" << c.list << "' vs " << c.host << ":" << c.port;
