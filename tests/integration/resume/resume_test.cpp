@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <deque>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -30,13 +31,30 @@ class NtfyLikeServer {
   std::string url(const std::string& path_and_query) const {
     return "ws://127.0.0.1:" + std::to_string(port_) + path_and_query;
   }
+  // The CONNECT/FIRST lines that the last command's wait read past are kept
+  // for next(): a reconnect can announce itself before the OK of a command
+  // sent right after a drop. Older ones are forgotten.
   bool command(const std::string& cmd) {
+    passed_.clear();
     proc_->write_stdin(cmd + "\n");
-    return proc_->wait_for_line([&](const std::string& l) { return l == "OK " + cmd; }).has_value();
+    return proc_
+        ->wait_for_line([&](const std::string& l) {
+          if (l.rfind("CONNECT ", 0) == 0 || l.rfind("FIRST ", 0) == 0) passed_.push_back(l);
+          return l == "OK " + cmd;
+        })
+        .has_value();
   }
-  // The next "CONNECT"/"FIRST" line after the last line any wait has read
-  // (waiting for a command's OK reads past earlier lines).
+  // The next "CONNECT"/"FIRST" line: one the last command read past, else
+  // the next one the server prints.
   std::optional<std::string> next(const std::string& prefix) {
+    for (auto it = passed_.begin(); it != passed_.end(); ++it) {
+      if (it->rfind(prefix, 0) == 0) {
+        std::string line = *it;
+        passed_.erase(passed_.begin(), std::next(it));
+        return line;
+      }
+    }
+    passed_.clear();
     return proc_->wait_for_line([&](const std::string& l) { return l.rfind(prefix, 0) == 0; });
   }
   void stop() { proc_.reset(); }
@@ -44,6 +62,7 @@ class NtfyLikeServer {
  private:
   std::optional<Subprocess> proc_;
   std::uint16_t port_ = 0;
+  std::deque<std::string> passed_;
 };
 
 
