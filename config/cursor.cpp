@@ -127,6 +127,14 @@ std::optional<std::vector<Placeholder>> scan_placeholders(std::string_view text,
                            placeholder.name + "}");
       return std::nullopt;
     }
+    // A rendered value is percent-encoded, so a '%' just before the
+    // placeholder would take the value's first bytes as its hex digits.
+    const bool cut_escape = (at >= 1 && text[at - 1] == '%') || (at >= 2 && text[at - 2] == '%');
+    if (context == TemplateContext::Url && cut_escape) {
+      set_error(error, "the '%' before {cursor." + placeholder.name +
+                           "} does not start a %XX escape (write a literal '%' as %25)");
+      return std::nullopt;
+    }
     placeholder.end = close + 1;
     at = placeholder.end;
     found.push_back(std::move(placeholder));

@@ -51,6 +51,15 @@ TEST(Placeholders, ScanFindsNamesAndFilters) {
   EXPECT_FALSE(scan_placeholders("{cursor.x|raw}", TemplateContext::Frame, &why));
   EXPECT_FALSE(scan_placeholders("{cursor.x", TemplateContext::Header, &why));
   EXPECT_TRUE(scan_placeholders("{curso.x}", TemplateContext::Url));
+  // In a URL a '%' may not end right before a placeholder: the rendered,
+  // percent-encoded value would complete (or break) its escape.
+  for (const char* url : {"ws://h/p?s=%{cursor.id}", "ws://h/p?s=%1{cursor.id}", "ws://h/p?s=a%{cursor.id}"}) {
+    why.clear();
+    EXPECT_FALSE(scan_placeholders(url, TemplateContext::Url, &why)) << url;
+    EXPECT_EQ(why, "the '%' before {cursor.id} does not start a %XX escape (write a literal '%' as %25)") << url;
+  }
+  EXPECT_TRUE(scan_placeholders("ws://h/p?s=%25{cursor.id}", TemplateContext::Url));
+  EXPECT_TRUE(scan_placeholders("%1{cursor.id}", TemplateContext::Header));
 }
 
 TEST(Placeholders, UrlStandIns) {
