@@ -14,26 +14,8 @@ for tool in Xvfb dunst; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/install-deps)"; exit 77; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$work"/*.out "$work"/*.err "$work"/*.log; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done >&2; exit 1; }
-# wait_for SECONDS FILE PATTERN [ACTION]: until FILE has a line matching PATTERN.
-wait_for() {
-  local deadline=$((SECONDS + $1)) file=$2 pattern=$3 action=${4:-}
-  while :; do
-    [ -z "$action" ] || eval "$action" >/dev/null 2>&1 || true
-    grep -qE -- "$pattern" "$file" 2>/dev/null && return 0
-    [ $SECONDS -lt $deadline ] || fail "no line matching '$pattern' in $file"
-    sleep 0.05
-  done
-}
+# shellcheck source=../support/shell_harness.sh
+. "$here/../support/shell_harness.sh"
 
 # Xvfb picks a free display and writes its number once it accepts clients.
 Xvfb -displayfd 3 -screen 0 560x140x24 -nolisten tcp 3>"$work/display" >"$work/xvfb.out" 2>"$work/xvfb.err" &
@@ -41,11 +23,7 @@ pids+=($!)
 wait_for 10 "$work/display" '^[0-9]+$'
 export DISPLAY=":$(head -n1 "$work/display")"
 
-dbus-daemon --session --nofork --print-address=3 --address="unix:path=$work/bus" 3>"$work/bus.address" \
-  >"$work/dbus.out" 2>&1 &
-pids+=($!)
-wait_for 10 "$work/bus.address" unix:
-export DBUS_SESSION_BUS_ADDRESS=$(head -n1 "$work/bus.address")
+start_session_bus
 export XDG_STATE_HOME="$work/state" HOME="$work"
 
 sed "s|@RECORD@|$here/record.sh|; s|@LOG@|$work/received.log|" "$here/dunstrc" >"$work/dunstrc"
@@ -54,14 +32,9 @@ pids+=($!)
 wait_for 10 "$work/names.out" '^org.freedesktop.Notifications$' \
   "busctl --user --list --no-legend --acquired | awk '{print \$1}' >\"$work/names.out\""
 
-"$echo_bin" --port 0 >"$work/echo.out" 2>"$work/echo.err" &
-pids+=($!)
-wait_for 10 "$work/echo.out" '^PORT [0-9]+$'
-port=$(sed -n 's/^PORT //p' "$work/echo.out")
+start_echo "$echo_bin"
 printf '[[user]]\nid = "alice"\nurl = "ws://127.0.0.1:%s/ws/alice"\nheartbeat = "off"\n' "$port" >"$work/config.toml"
-"$wsheartd" --user --config "$work/config.toml" >"$work/daemon.out" 2>"$work/daemon.err" &
-pids+=($!)
-wait_for 10 "$work/status.out" '^alice +open' "\"$wsheartctl\" --user --no-legend status >\"$work/status.out\""
+start_user_daemon "$wsheartd" "$wsheartctl"
 
 "$wsheartctl" --user notify --summary /title --body /message --priority /priority \
   >"$work/notify.out" 2>"$work/notify.err" &

@@ -8,39 +8,12 @@
 set -euo pipefail
 example=$1 wsheartd=$2 wsheartctl=$3 echo_bin=$4 examples=$5
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$work"/*.out "$work"/*.err; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done >&2; exit 1; }
-
-# wait_for SECONDS FILE PATTERN [ACTION]: until FILE has a line matching
-# PATTERN (grep -E), running ACTION (if any) before each look.
-wait_for() {
-  local deadline=$((SECONDS + $1)) file=$2 pattern=$3 action=${4:-}
-  while :; do
-    [ -z "$action" ] || eval "$action" >/dev/null 2>&1 || true
-    grep -qE -- "$pattern" "$file" 2>/dev/null && return 0
-    [ $SECONDS -lt $deadline ] || fail "no line matching '$pattern' in $file"
-    sleep 0.05
-  done
-}
+# shellcheck source=../support/shell_harness.sh
+. "$(dirname "$0")/../support/shell_harness.sh"
 
 # A private bus, wsheart-echo, wsheartd --user with alice (open) and carol (refused).
-dbus-daemon --session --nofork --print-address=3 --address="unix:path=$work/bus" 3>"$work/bus.address" \
-  >"$work/dbus.out" 2>&1 &
-pids+=($!)
-wait_for 10 "$work/bus.address" unix:
-export DBUS_SESSION_BUS_ADDRESS=$(head -n1 "$work/bus.address")
-"$echo_bin" --port 0 >"$work/echo.out" 2>"$work/echo.err" &
-pids+=($!)
-wait_for 10 "$work/echo.out" '^PORT [0-9]+$'
-port=$(sed -n 's/^PORT //p' "$work/echo.out")
+start_session_bus
+start_echo "$echo_bin"
 cat >"$work/config.toml" <<TOML
 [defaults]
 url = "ws://127.0.0.1:$port/ws/{id}"
@@ -51,9 +24,7 @@ reconnect_max = "1s"
 [[user]]
 id = "alice"
 TOML
-"$wsheartd" --user --config "$work/config.toml" >"$work/daemon.out" 2>"$work/daemon.err" &
-pids+=($!)
-wait_for 10 "$work/status.out" '^alice +open' "\"$wsheartctl\" --user --no-legend status >\"$work/status.out\""
+start_user_daemon "$wsheartd" "$wsheartctl"
 export PATH="$(dirname "$wsheartctl"):$PATH"
 
 case $example in
