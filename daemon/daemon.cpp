@@ -95,7 +95,7 @@ class Daemon::User final : public supervisor::Effects, public bus::UserSource {
     bus_refused = false;
     if (bus_entry != nullptr) {
       daemon_.bus_->emit_message(*bus_entry, message);
-      daemon_.bus_->counters_changed(*bus_entry);
+      counters_changed();
     } else {
       bus_refused = true;
     }
